@@ -1,0 +1,150 @@
+"""The ``chainopt`` command line: a thin shell over the library.
+
+Each subcommand is a module exposing ``add_parser(subparsers)``; the parser it
+adds sets ``run=function(args) -> int``. Bad input (any :class:`ChainoptError`,
+or an argument argparse refuses) prints one line on stderr and exits with
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+
+from chainopt.errors import ChainoptError
+
+__all__ = ["main", "parse_dims", "ChainoptArgumentParser"]
+
+#: The built-in chains ``chainopt`` reports on when run with no arguments.
+DEFAULT_CHAINS = (
+    ("MNIST MLP gradient: 784 -> 512 -> 256 -> 10 -> scalar loss", (784, 512, 256, 10, 1)),
+    ("hourglass: wide ends, a 10-wide waist", (100, 1000, 10, 1000, 100)),
+)
+
+DIMS_HELP = (
+    "dims of the chain, INPUT FIRST: n_1 n_2 ... n_N, layer k maps R^n_k -> R^n_(k+1). "
+    "Separate them by spaces or commas, e.g. '784 512 256 10 1' or '784,512,256,10,1'."
+)
+
+#: Modules that each add one subcommand (in ``--help`` order).
+SUBCOMMAND_MODULES = ["chainopt.cli"]
+
+
+class ChainoptArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message):  # noqa: D102 (argparse API)
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_dims(words: list[str]) -> list[int]:
+    """Dims from command-line words: ``['784', '512,256', '10']`` -> ``[784, 512, 256, 10]``.
+
+    Raises
+    ------
+    ChainoptError
+        For anything that is not a whole decimal number, naming it.
+    """
+    dims = []
+    for word in words:
+        for part in word.replace(",", " ").split():
+            if not re.fullmatch(r"[+-]?\d+", part):
+                raise ChainoptError(
+                    f"dim {part!r} is not a whole number; give positive integers, input first, "
+                    "e.g. 784 512 256 10 1"
+                )
+            dims.append(int(part))
+    return dims
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    from chainopt.report import FORMATS
+
+    parser.add_argument(
+        "--format", "-f", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+
+
+def add_parser(subparsers) -> None:
+    """Add the ``cost`` subcommand."""
+    from chainopt.strategies import STRATEGIES
+
+    p = subparsers.add_parser(
+        "cost",
+        help="cost report of one chain: FWD, BWD, the optimum and its steps",
+        description=(
+            "Print what forward mode (FWD), reverse mode (BWD) and the optimal bracketing cost, "
+            "in exact multiply-adds, and the chosen plan step by step. " + DIMS_HELP
+        ),
+        epilog="example: chainopt cost 784 512 256 10 1   (an MLP's loss gradient: BWD wins)",
+    )
+    p.add_argument("dims", nargs="+", metavar="DIM", help="the chain's dims, input first")
+    p.add_argument(
+        "--strategy", "-s", default="optimal", help=f"plan whose steps are listed: {', '.join(STRATEGIES)} (default: optimal)"
+    )
+    add_format_option(p)
+    p.add_argument(
+        "--max-steps", type=int, default=40, metavar="K", help="list at most K steps in text/markdown (0: all; default 40)"
+    )
+    p.set_defaults(run=run_cost)
+
+
+def run_cost(args) -> int:
+    from chainopt.report import cost_report
+
+    report = cost_report(parse_dims(args.dims), args.strategy)
+    print(report.format(args.format, max_steps=args.max_steps or None))
+    return 0
+
+
+def run_default(args) -> int:
+    """``chainopt`` with no subcommand: reports on the built-in chains."""
+    from chainopt.report import cost_report
+
+    for i, (title, dims) in enumerate(DEFAULT_CHAINS):
+        if i:
+            print()
+        print(f"== {title}")
+        print(cost_report(dims).to_text())
+    print()
+    print("Your own chain: chainopt cost 784 512 256 10 1   (dims input first; chainopt --help for more)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every subcommand."""
+    parser = ChainoptArgumentParser(
+        prog="chainopt",
+        description=(
+            "Decide in which order to multiply a chain of Jacobians A_{N-1} ... A_1: forward mode "
+            "(from the input side), reverse mode (from the output side) or the cheapest bracketing. "
+            "With no command, prints cost reports for two built-in chains. " + DIMS_HELP
+        ),
+        epilog="examples: chainopt   |   chainopt cost 100 1000 10 1000 100   |   chainopt cost 784,512,256,10,1 --format json",
+    )
+    parser.set_defaults(run=run_default)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ChainoptArgumentParser)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ChainoptError as exc:
+        print(f"chainopt: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("chainopt: error: out of memory; try smaller dims or a smaller --budget", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("chainopt: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
