@@ -134,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already one line on stderr)
+        return exc.code if isinstance(exc.code, int) else 0
     try:
         return args.run(args)
     except ChainoptError as exc:
