@@ -1,0 +1,101 @@
+"""What machine a measurement was taken on: for the header of every report.
+
+Core-safe: imports numpy only, prints nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from importlib import metadata
+
+__all__ = ["machine_info", "blas_info", "machine_lines"]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info() -> dict:
+    """The BLAS numpy calls for ``@``, and its thread count where it can be read.
+
+    Uses ``threadpoolctl`` when it is installed (it reports the live thread
+    count); otherwise numpy's build configuration (library name only).
+    """
+    import numpy as np
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            if pool.get("user_api") == "blas":
+                return {
+                    "blas": f"{pool.get('internal_api')} {pool.get('version') or ''}".strip(),
+                    "blas_threads": pool.get("num_threads"),
+                }
+    except ImportError:
+        pass
+    name = "unknown"
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        name = f"{blas.get('name', 'unknown')} {blas.get('version', '')}".strip()
+    except (TypeError, AttributeError):  # numpy < 1.26 has no mode="dicts"
+        pass
+    threads = None
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            threads = int(os.environ[var])
+            break
+    return {"blas": name, "blas_threads": threads}
+
+
+def machine_info() -> dict:
+    """A dict describing the machine, the software versions and the time (UTC).
+
+    Examples
+    --------
+    >>> info = machine_info()
+    >>> sorted(info)[:3]
+    ['blas', 'blas_threads', 'cores']
+    """
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "numpy": _version("numpy"),
+        "pandas": _version("pandas"),
+        "matplotlib": _version("matplotlib"),
+        "chainopt": _version("chainopt"),
+        **blas_info(),
+    }
+
+
+def machine_lines(info: dict | None = None) -> list[str]:
+    """Markdown bullet lines for a report header."""
+    info = machine_info() if info is None else info
+    threads = info.get("blas_threads")
+    return [
+        f"- date: {info['date']}",
+        f"- machine: {info['cpu']}, {info['cores']} cores, {info['os']}",
+        f"- software: Python {info['python']}, numpy {info['numpy']}, pandas {info['pandas']}, "
+        f"matplotlib {info['matplotlib']}, chainopt {info['chainopt']}",
+        f"- BLAS: {info['blas']}" + (f", {threads} threads" if threads else ""),
+    ]

@@ -1,0 +1,38 @@
+"""Writing an experiment's files: CSV, figures and a markdown page with the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chainopt.environment import machine_lines
+
+__all__ = ["prepare", "write_csv", "save_figure", "write_markdown"]
+
+
+def prepare(out_dir) -> Path:
+    """Create ``out_dir`` (and parents) and return it as a Path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_csv(df, path: Path) -> Path:
+    """Write a DataFrame as CSV (exact ints stay exact; floats in full precision)."""
+    df.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Save a figure as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def write_markdown(path: Path, title: str, body: list[str], *, command: str, info: dict | None = None) -> Path:
+    """A markdown page: title, machine block, how to regenerate, then ``body`` lines."""
+    lines = [f"# {title}", "", *machine_lines(info), f"- regenerate: `{command}`", "", *body, ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
