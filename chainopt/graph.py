@@ -1,0 +1,405 @@
+"""The traced computational graph: nodes that know their value, their arguments and their users.
+
+Ordinary Python code run on :class:`Node` values records, for every operation,
+a new node ``x_k = f_k(x_l, ...)`` with
+
+- ``value``: the number (or NumPy array) ``x_k``, computed right away;
+- ``fate``: its arguments ``x_l`` (the notes' Fate(k), the predecessors);
+- ``sons``: the nodes that use it (the notes' Son(k), the successors);
+- ``partials``: one :class:`Partial` per argument, the local derivative
+  ``d f_k / d x_l`` as a linear map that can be applied forward (to a
+  tangent) or backward (to an adjoint).
+
+As in micrograd, each operation's value and its local derivative sit side by
+side below. The sweeps that apply the chain rule live in
+:mod:`chainopt.autodiff`.
+
+Multiply-adds are counted per application of a partial: a diagonal
+(elementwise) partial costs one per output entry, a matrix product
+``(m, p) @ (p, q)`` costs ``m*p*q``. Partials that are structurally +1 or -1
+(``+``, ``-``, negation, ``sum``, ``transpose``) cost nothing.
+
+Examples
+--------
+>>> x = variable(2.0, name="x")
+>>> y = log(x)
+>>> p = y + sqrt(y)
+>>> round(p.value, 8), [arg.op for arg in p.fate], [son.op for son, _ in y.sons]
+(1.52570179, ['log', 'sqrt'], ['sqrt', 'add'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainopt.errors import ShapeError
+
+__all__ = [
+    "Node",
+    "Partial",
+    "variable",
+    "constant",
+    "value_of",
+    "ELEMENTWISE",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "power",
+    "negative",
+    "matmul",
+    "dot",
+    "transpose",
+    "sum",
+    "log",
+    "exp",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "asinh",
+]
+
+def _as_value(v):
+    """A float for scalars, a float ndarray otherwise (the one numeric normal form)."""
+    a = np.asarray(v, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def value_of(x):
+    """The numeric value of a node or of a plain number/array."""
+    return x.value if isinstance(x, Node) else _as_value(x)
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """The local derivative ``d f_k / d x_l`` of a node with respect to one argument.
+
+    Attributes
+    ----------
+    jvp : callable
+        ``t -> J t``: the argument's tangent to its share of the node's tangent.
+    vjp : callable
+        ``g -> J^T g``: the node's adjoint to its share of the argument's adjoint.
+    madds : int
+        Multiply-adds one application of either map costs.
+    """
+
+    jvp: Callable
+    vjp: Callable
+    madds: int
+
+
+class Node:
+    """A traced value: one vertex ``x_k`` of the computational graph.
+
+    Create inputs with :func:`variable`; every operation on nodes creates a
+    new node. Plain numbers and arrays mixed in are constants, not nodes.
+
+    Attributes
+    ----------
+    value : float or numpy.ndarray
+        The value computed when the node was created.
+    op : str
+        The operation that made it (``'input'``, ``'const'``, ``'add'``, ``'log'``, ...).
+    fate : tuple of Node
+        Its arguments, in order (Fate(k) in the notes).
+    partials : tuple of Partial
+        ``partials[i]`` is the derivative with respect to ``fate[i]``.
+    sons : list of (Node, int)
+        The nodes that use it, each with the argument position it fills
+        (Son(k) in the notes); appended as users are created.
+    name : str or None
+        An optional label for reports.
+    """
+
+    __slots__ = ("value", "op", "fate", "partials", "sons", "name")
+    __array_ufunc__ = None  # ndarray <op> Node defers to Node's reflected operator
+
+    def __init__(self, value, op="input", fate=(), partials=(), name=None):
+        self.value = value
+        self.op = op
+        self.fate = tuple(fate)
+        self.partials = tuple(partials)
+        self.sons = []
+        self.name = name
+        for position, arg in enumerate(self.fate):
+            arg.sons.append((self, position))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self.value)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def T(self):
+        return transpose(self)
+
+    def sum(self, axis=None):
+        return sum(self, axis)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        value = self.value if np.ndim(self.value) == 0 else f"array of shape {self.shape}"
+        return f"<Node{label} {self.op} = {value}>"
+
+    __add__ = lambda a, b: add(a, b)  # noqa: E731
+    __radd__ = lambda a, b: add(b, a)  # noqa: E731
+    __sub__ = lambda a, b: subtract(a, b)  # noqa: E731
+    __rsub__ = lambda a, b: subtract(b, a)  # noqa: E731
+    __mul__ = lambda a, b: multiply(a, b)  # noqa: E731
+    __rmul__ = lambda a, b: multiply(b, a)  # noqa: E731
+    __truediv__ = lambda a, b: divide(a, b)  # noqa: E731
+    __rtruediv__ = lambda a, b: divide(b, a)  # noqa: E731
+    __pow__ = lambda a, b: power(a, b)  # noqa: E731
+    __rpow__ = lambda a, b: power(b, a)  # noqa: E731
+    __matmul__ = lambda a, b: matmul(a, b)  # noqa: E731
+    __rmatmul__ = lambda a, b: matmul(b, a)  # noqa: E731
+    __neg__ = lambda a: negative(a)  # noqa: E731
+
+    def __pos__(self):
+        return self
+
+
+def variable(value, name: str | None = None) -> Node:
+    """An input node ``x_i`` holding ``value`` (a number or an array).
+
+    Examples
+    --------
+    >>> variable(2, name="x")
+    <Node 'x' input = 2.0>
+    """
+    return Node(_as_value(value), "input", name=name)
+
+
+def constant(value, name: str | None = None) -> Node:
+    """A node with no arguments that is not an input: its derivative is always zero."""
+    return Node(_as_value(value), "const", name=name)
+
+
+# -- helpers: broadcasting tangents forward, summing adjoints back -------------
+
+
+def _fit(t, shape):
+    """A tangent contribution broadcast to the node's shape."""
+    if np.shape(t) == shape:
+        return t
+    return np.broadcast_to(t, shape).astype(float)
+
+
+def _unbroadcast(g, shape):
+    """An adjoint summed back over the axes broadcasting added (the mirror of :func:`_fit`)."""
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return _as_value(g.reshape(shape))
+
+
+def _diagonal(d, arg_shape, out_shape) -> Partial:
+    """An elementwise partial: multiply by ``d`` (one multiply-add per output entry)."""
+    d = _as_value(d)
+    return Partial(
+        jvp=lambda t: _fit(d * t, out_shape),
+        vjp=lambda g: _unbroadcast(d * g, arg_shape),
+        madds=int(np.prod(out_shape, dtype=np.int64)),
+    )
+
+
+def _signed(sign, arg_shape, out_shape) -> Partial:
+    """A partial that is +1 or -1 everywhere: no multiply-adds."""
+    if sign > 0:
+        return Partial(jvp=lambda t: _fit(t, out_shape), vjp=lambda g: _unbroadcast(g, arg_shape), madds=0)
+    return Partial(jvp=lambda t: _fit(-t, out_shape), vjp=lambda g: _unbroadcast(-g, arg_shape), madds=0)
+
+
+def _make(op, value, pairs):
+    """A node for ``value`` with the Node arguments in ``pairs`` [(arg, Partial)]; a constant if none."""
+    pairs = [(a, p) for a, p in pairs if isinstance(a, Node)]
+    value = _as_value(value)
+    if not pairs:
+        return value
+    return Node(value, op, [a for a, _ in pairs], [p for _, p in pairs])
+
+
+def _broadcast_shape(op, a, b):
+    try:
+        return np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast") from None
+
+
+# -- arithmetic: value and local derivatives side by side ----------------------
+
+
+def add(a, b):
+    """``a + b``; both partials are +1."""
+    av, bv = value_of(a), value_of(b)
+    shape = _broadcast_shape("add", av, bv)
+    return _make("add", np.add(av, bv), [(a, _signed(+1, np.shape(av), shape)), (b, _signed(+1, np.shape(bv), shape))])
+
+
+def subtract(a, b):
+    """``a - b``; partials +1 and -1."""
+    av, bv = value_of(a), value_of(b)
+    shape = _broadcast_shape("subtract", av, bv)
+    return _make("sub", np.subtract(av, bv), [(a, _signed(+1, np.shape(av), shape)), (b, _signed(-1, np.shape(bv), shape))])
+
+
+def negative(a):
+    """``-a``; partial -1."""
+    av = value_of(a)
+    return _make("neg", np.negative(av), [(a, _signed(-1, np.shape(av), np.shape(av)))])
+
+
+def multiply(a, b):
+    """``a * b`` elementwise; partials ``b`` and ``a``."""
+    av, bv = value_of(a), value_of(b)
+    shape = _broadcast_shape("multiply", av, bv)
+    return _make("mul", np.multiply(av, bv), [(a, _diagonal(bv, np.shape(av), shape)), (b, _diagonal(av, np.shape(bv), shape))])
+
+
+def divide(a, b):
+    """``a / b`` elementwise; partials ``1/b`` and ``-a/b^2``."""
+    av, bv = value_of(a), value_of(b)
+    shape = _broadcast_shape("divide", av, bv)
+    out = np.divide(av, bv)
+    pairs = [(a, _diagonal(1 / np.asarray(bv), np.shape(av), shape)) if isinstance(a, Node) else (a, None)]
+    if isinstance(b, Node):
+        pairs.append((b, _diagonal(-out / np.asarray(bv), np.shape(bv), shape)))
+    return _make("div", out, pairs)
+
+
+def power(a, b):
+    """``a ** b`` elementwise; partials ``b a^(b-1)`` and ``a^b log a``."""
+    av, bv = value_of(a), value_of(b)
+    shape = _broadcast_shape("power", av, bv)
+    out = np.power(av, bv)
+    pairs = [(a, _diagonal(bv * np.power(av, np.subtract(bv, 1)), np.shape(av), shape)) if isinstance(a, Node) else (a, None)]
+    if isinstance(b, Node):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(np.equal(out, 0), 0.0, out * np.log(av))
+        pairs.append((b, _diagonal(d, np.shape(bv), shape)))
+    return _make("pow", out, pairs)
+
+
+# -- elementwise functions: (value, derivative from input x and output y) ------
+
+
+def _sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+#: name -> (f, f') with ``f'`` given the input ``x`` and the output ``y = f(x)``.
+ELEMENTWISE: dict[str, tuple[Callable, Callable]] = {
+    "log": (np.log, lambda x, y: 1 / x),
+    "exp": (np.exp, lambda x, y: y),
+    "sqrt": (np.sqrt, lambda x, y: 0.5 / y),
+    "sin": (np.sin, lambda x, y: np.cos(x)),
+    "cos": (np.cos, lambda x, y: -np.sin(x)),
+    "tan": (np.tan, lambda x, y: 1 + y * y),
+    "tanh": (np.tanh, lambda x, y: 1 - y * y),
+    "sigmoid": (_sigmoid, lambda x, y: y * (1 - y)),
+    "relu": (lambda x: np.maximum(x, 0.0), lambda x, y: np.greater(x, 0).astype(float)),
+    "softplus": (lambda x: np.logaddexp(0.0, x), lambda x, y: _sigmoid(x)),
+    "asinh": (np.arcsinh, lambda x, y: 1 / np.sqrt(x * x + 1)),
+}
+
+
+def _elementwise(name):
+    f, df = ELEMENTWISE[name]
+
+    def apply(x):
+        xv = np.asarray(value_of(x))
+        y = f(xv)
+        return _make(name, y, [(x, _diagonal(df(xv, y), xv.shape, xv.shape))] if isinstance(x, Node) else [])
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = f"``{name}(x)`` elementwise, with its derivative as a diagonal partial."
+    return apply
+
+
+log, exp, sqrt, sin, cos, tan, tanh, sigmoid, relu, softplus, asinh = map(_elementwise, ELEMENTWISE)
+
+
+# -- linear algebra ---------------------------------------------------------------
+
+
+def _as_matrix(v, side):
+    """A 1-D operand as a row (left) or column (right) matrix, as ``np.matmul`` treats it."""
+    v = np.asarray(v)
+    if v.ndim == 2:
+        return v
+    if v.ndim == 1:
+        return v[None, :] if side == "left" else v[:, None]
+    raise ShapeError(f"matmul needs 1-D or 2-D operands, got the {side} one with shape {v.shape}")
+
+
+def matmul(a, b):
+    """``a @ b`` for vectors and matrices; an ``(m, p) @ (p, q)`` partial costs ``m*p*q``.
+
+    Examples
+    --------
+    >>> A = variable(np.eye(2) * 3)
+    >>> (A @ np.ones(2)).value
+    array([3., 3.])
+    """
+    av, bv = value_of(a), value_of(b)
+    a2, b2 = _as_matrix(av, "left"), _as_matrix(bv, "right")
+    if a2.shape[1] != b2.shape[0]:
+        raise ShapeError(f"matmul: shapes {np.shape(av)} @ {np.shape(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})")
+    out = np.matmul(av, bv)
+    shape, a_shape, b_shape = np.shape(out), np.shape(av), np.shape(bv)
+    (m, p), q = a2.shape, b2.shape[1]
+    wrt_a = Partial(
+        jvp=lambda t: _as_value((_as_matrix(t, "left") @ b2).reshape(shape)),
+        vjp=lambda g: _as_value((np.reshape(g, (m, q)) @ b2.T).reshape(a_shape)),
+        madds=m * p * q,
+    )
+    wrt_b = Partial(
+        jvp=lambda t: _as_value((a2 @ _as_matrix(t, "right")).reshape(shape)),
+        vjp=lambda g: _as_value((a2.T @ np.reshape(g, (m, q))).reshape(b_shape)),
+        madds=m * p * q,
+    )
+    return _make("matmul", out, [(a, wrt_a), (b, wrt_b)])
+
+
+def dot(a, b):
+    """``np.dot`` for 1-D and 2-D operands: the inner product of two vectors, else :func:`matmul`."""
+    return matmul(a, b)
+
+
+def transpose(a):
+    """``a.T``; the partial only moves entries (no multiply-adds)."""
+    av = value_of(a)
+    return _make("transpose", np.transpose(av), [(a, Partial(jvp=np.transpose, vjp=np.transpose, madds=0))])
+
+
+def sum(a, axis=None):  # noqa: A001 (mirrors numpy's name)
+    """``a.sum(axis)``; its adjoint spreads the output's adjoint back (no multiply-adds)."""
+    av = np.asarray(value_of(a))
+    shape = av.shape
+
+    def spread(g):
+        g = np.asarray(g, dtype=float)
+        return _as_value(np.broadcast_to(g if axis is None else np.expand_dims(g, axis), shape).copy())
+
+    partial = Partial(jvp=lambda t: _as_value(np.sum(t, axis=axis)), vjp=spread, madds=0)
+    return _make("sum", np.sum(av, axis=axis), [(a, partial)])
