@@ -29,6 +29,9 @@ from chainopt.errors import (
 from chainopt.plan import Plan, Step
 from chainopt.report import CostReport, compare, cost_report
 from chainopt.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
+from chainopt import layers
+from chainopt.execute import execute, multi_dot, multiply, random_jacobians, written_order
+from chainopt.timing import BenchmarkResult, TimingSpreadWarning, benchmark
 
 __version__ = "0.1.0"
 
@@ -58,4 +61,13 @@ __all__ = [
     "ResultMismatchError",
     "ShapeError",
     "UnknownStrategyError",
+    "execute",
+    "multiply",
+    "multi_dot",
+    "written_order",
+    "random_jacobians",
+    "layers",
+    "benchmark",
+    "BenchmarkResult",
+    "TimingSpreadWarning",
 ]
