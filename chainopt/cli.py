@@ -29,7 +29,7 @@ DIMS_HELP = (
 )
 
 #: Modules that each add one subcommand (in ``--help`` order).
-SUBCOMMAND_MODULES = ["chainopt.cli"]
+SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench"]
 
 
 class ChainoptArgumentParser(argparse.ArgumentParser):

@@ -12,8 +12,8 @@ Every strategy's result is checked against the naive product
 ``functools.reduce(np.matmul, written_order(mats))`` before timing: orders
 that disagree beyond rounding raise :class:`~chainopt.ResultMismatchError`.
 
-The machine is recorded with the results: the BLAS library and its thread
-count, and the peak matmul rate measured in the same run by a large square
+The machine is recorded with the results (:func:`chainopt.environment.machine_info`:
+CPU, versions, the BLAS library and its thread count), and the peak matmul rate measured in the same run by a large square
 float64 product, so every row can say which fraction of peak it reached.
 
 pandas is imported lazily here: this is the reporting layer, the core
@@ -22,13 +22,10 @@ pandas is imported lazily here: this is the reporting layer, the core
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import io
 import json
 import numbers
-import os
-import platform
 import statistics
 import time
 import warnings
@@ -38,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainopt.chain import Chain, as_chain
+from chainopt.environment import machine_info
 from chainopt.errors import ChainoptError, ResultMismatchError, UnknownStrategyError
 from chainopt.execute import (
     BASELINES,
@@ -55,8 +53,6 @@ from chainopt.strategies import STRATEGIES, get_strategy
 __all__ = [
     "benchmark",
     "BenchmarkResult",
-    "BlasInfo",
-    "blas_info",
     "PeakRate",
     "peak_matmul_rate",
     "time_interleaved",
@@ -82,89 +78,6 @@ class TimingSpreadWarning(RuntimeWarning):
 
 
 # -- the machine ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlasInfo:
-    """The BLAS numpy multiplies with.
-
-    Attributes
-    ----------
-    name, version : str
-        As numpy's build configuration reports them (``'unknown'`` if not).
-    threads : int or None
-        The number of threads the BLAS uses, ``None`` if it cannot be found.
-    threads_source : str
-        How ``threads`` was found.
-    """
-
-    name: str
-    version: str
-    threads: int | None
-    threads_source: str
-
-
-def _loaded_blas_threads() -> tuple[int, str] | None:
-    """Ask the loaded OpenBLAS or MKL library for its thread count (Linux, via ctypes)."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            paths = sorted({line.split()[-1] for line in f if "blas" in line.lower() or "mkl_rt" in line})
-    except OSError:
-        return None
-    symbols = [p + "openblas_get_num_threads" + s for p in ("", "scipy_") for s in ("", "64_")]
-    symbols.append("MKL_Get_Max_Threads")
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in symbols:
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn.restype = ctypes.c_int
-                return int(fn()), f"{symbol}() in {os.path.basename(path)}"
-    return None
-
-
-def blas_info() -> BlasInfo:
-    """The BLAS library and its thread count.
-
-    The thread count comes from ``threadpoolctl`` if it is installed, else
-    from the loaded OpenBLAS/MKL library itself, else from the usual
-    environment variables, else it is assumed to be one per available CPU.
-
-    Examples
-    --------
-    >>> info = blas_info()
-    >>> isinstance(info.name, str) and (info.threads is None or info.threads >= 1)
-    True
-    """
-    name = version = "unknown"
-    try:
-        config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        name, version = str(config.get("name", name)), str(config.get("version", version))
-    except (TypeError, KeyError, AttributeError, ValueError):
-        pass
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if blas:
-            return BlasInfo(name, version, int(blas[0]["num_threads"]), "threadpoolctl")
-    except ImportError:
-        pass
-    found = _loaded_blas_threads()
-    if found is not None:
-        return BlasInfo(name, version, found[0], found[1])
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "")
-        if value.strip().isdigit():
-            return BlasInfo(name, version, int(value), f"${var}")
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count()
-    return BlasInfo(name, version, cpus, "assumed: one per available CPU")
 
 
 @dataclass(frozen=True)
@@ -308,17 +221,9 @@ def _make_jacobians(dims, layers, *, seed, dtype, activation, budget, strategies
     """``(mats, description)`` for a kind of layers on ``dims`` (memory checked before building)."""
     from chainopt import layers as L
 
-    if layers not in LAYER_KINDS:
-        raise ChainoptError(f"unknown layers {layers!r}; choose one of: {', '.join(LAYER_KINDS)}")
-    dims = as_chain(dims).dims
     if layers == "random":
         mats = random_jacobians(dims, seed=seed, dtype=dtype, budget=budget, strategies=strategies)
         return mats, "random normal, variance 1/n_k"
-    chain = Chain(_network_dims(dims, layers))
-    # the network's parameters and its Jacobians both exist at once: count the inputs twice
-    est = memory_estimate(chain, dtype=dtype, strategies=strategies)
-    check_memory(MemoryEstimate(2 * est.inputs, est.intermediates, est.itemsize), budget,
-                 what=f"the {layers} network on {Chain(dims)}")
     if layers == "mlp":
         net = L.mlp(dims, activation=activation, seed=seed, dtype=dtype)
         what = f"mlp({list(dims)}, {activation!r}): Dense and {activation} Jacobians at a random x"
@@ -360,11 +265,11 @@ class BenchmarkResult:
         the fastest median), ``madds_vs_fewest`` (madds over the fewest),
         ``peak_fraction`` (``gflops`` over the float64 peak rate) and
         ``max_rel_diff`` (``max|R - ref| / max|ref|`` against the reference).
-    blas : BlasInfo
     peak : PeakRate or None
         ``None`` when the peak measurement was skipped.
-    machine : str
-        Platform and CPU.
+    machine : dict
+        :func:`chainopt.environment.machine_info`: date, CPU, cores, OS,
+        versions, ``blas`` and ``blas_threads``.
     """
 
     chain: Chain
@@ -374,15 +279,14 @@ class BenchmarkResult:
     warmup: int
     times: object
     summary: object
-    blas: BlasInfo
     peak: PeakRate | None
-    machine: str
+    machine: dict
 
     def header(self) -> list[tuple[str, str]]:
         """``(label, value)`` pairs describing the run (the text view's header)."""
         c = self.chain
-        blas = self.blas
-        threads = "unknown" if blas.threads is None else f"{blas.threads} ({blas.threads_source})"
+        m = self.machine
+        threads = m.get("blas_threads") or "unknown"
         peak = (
             "not measured"
             if self.peak is None
@@ -390,9 +294,9 @@ class BenchmarkResult:
             f"best of {len(self.peak.seconds)})"
         )
         return [
-            ("machine", self.machine),
-            ("BLAS", f"{blas.name} {blas.version}"),
-            ("threads", threads),
+            ("machine", f"{m['cpu']}, {m['cores']} cores, {m['os']}"),
+            ("BLAS", m["blas"]),
+            ("BLAS threads", str(threads)),
             ("peak matmul rate", peak),
             ("chain", f"{c}  ({c.n_factors} factor{'s' * (c.n_factors != 1)}, Jacobian {c.shape[0]} x {c.shape[1]})"),
             ("layers", self.layers),
@@ -441,8 +345,8 @@ class BenchmarkResult:
             "chain": ",".join(map(str, self.chain.dims)),
             "layers": self.layers,
             "dtype": self.dtype,
-            "blas": f"{self.blas.name} {self.blas.version}",
-            "threads": self.blas.threads,
+            "blas": self.machine["blas"],
+            "threads": self.machine["blas_threads"],
             "peak_gflops": None if self.peak is None else self.peak.gflops,
         }
 
@@ -464,7 +368,6 @@ class BenchmarkResult:
             **self._context(),
             "chain": list(self.chain.dims),
             "machine": self.machine,
-            "threads_source": self.blas.threads_source,
             "repeats": self.repeats,
             "warmup": self.warmup,
             "summary": records(self.summary),
@@ -474,19 +377,6 @@ class BenchmarkResult:
     def to_json(self) -> str:
         """JSON of :meth:`to_dict` (multiply-adds are exact JSON integers)."""
         return json.dumps(self.to_dict(), indent=2)
-
-
-def _machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPUs"
 
 
 def benchmark(
@@ -577,29 +467,43 @@ def benchmark(
     repeats = _count(repeats, "repeats", minimum=1)
     warmup = _count(warmup, "warmup", minimum=0)
     say = progress or (lambda message: None)
-    if budget is None:
-        budget = default_budget()
+
+    # Everything is checked, memory included, before any heavy work.
+    checks = [*strategies, "bwd"]  # the reference is computed in reverse-mode order
+    build = _is_dims(chain_or_mats)
+    if build:
+        dims = as_chain(chain_or_mats).dims
+        if layers not in LAYER_KINDS:
+            raise ChainoptError(f"unknown layers {layers!r}; choose one of: {', '.join(LAYER_KINDS)}")
+        result_dtype = np.dtype(dtype)
+        if result_dtype not in (np.float32, np.float64):
+            raise ChainoptError(f"dtype {result_dtype} is not supported; use float64 or float32")
+        chain = Chain(dims if layers == "random" else _network_dims(dims, layers))
+    else:
+        chain = Chain.from_jacobians(chain_or_mats)
+        arrays = check_jacobians(chain, chain_or_mats, check_finite=True)
+        result_dtype = np.result_type(*arrays)
+    est = memory_estimate(chain, dtype=result_dtype, strategies=checks, inputs=build)
+    # a network's parameters and its Jacobians exist at once; the check needs the
+    # reference, the error scale and one result, each of the Jacobian's size
+    inputs = est.inputs * (1 if layers == "random" else 2)
+    out_bytes = chain.n_out * chain.n_in * result_dtype.itemsize
+    check_memory(MemoryEstimate(inputs, est.intermediates + 3 * out_bytes, est.itemsize), budget,
+                 what=f"benchmarking {chain}")
 
     peak = None
     if peak_size is not None:
         say(f"measuring the peak matmul rate ({peak_size} x {peak_size} float64)")
         peak = peak_matmul_rate(peak_size, budget=budget)
 
-    checks = [*strategies, "bwd"]  # the reference is computed in reverse-mode order
-    if _is_dims(chain_or_mats):
+    if build:
         say(f"building {layers} Jacobians")
-        mats, described = _make_jacobians(chain_or_mats, layers, seed=seed, dtype=dtype, activation=activation,
+        mats, described = _make_jacobians(dims, layers, seed=seed, dtype=result_dtype, activation=activation,
                                           budget=budget, strategies=checks)
-        chain = Chain.from_jacobians(mats)
+        arrays = check_jacobians(chain, mats, check_finite=True)
     else:
-        chain = Chain.from_jacobians(chain_or_mats)
-        mats, described = chain_or_mats, "given"
-    arrays = check_jacobians(chain, mats, check_finite=True)
-    result_dtype = np.result_type(*arrays)
-    est = memory_estimate(chain, dtype=result_dtype, strategies=checks, inputs=False)
-    out_bytes = chain.n_out * chain.n_in * result_dtype.itemsize
-    check_memory(MemoryEstimate(0, est.intermediates + 3 * out_bytes, est.itemsize), budget,
-                 what=f"checking and timing {chain}")
+        described = "given"
+    exec_budget = default_budget() if budget is None else budget  # resolved once, not per timed call
 
     written = written_order(arrays)
     funcs: dict[str, Callable[[], np.ndarray]] = {}
@@ -612,7 +516,7 @@ def benchmark(
             plans[name], madds[name] = "numpy's optimal", optimal.cost
         else:
             p = get_strategy(name)(chain)
-            funcs[name] = functools.partial(execute, p, arrays, check_finite=False, budget=budget)
+            funcs[name] = functools.partial(execute, p, arrays, check_finite=False, budget=exec_budget)
             plans[name], madds[name] = str(p), p.cost
 
     say("computing the reference product and checking every strategy against it")
@@ -670,7 +574,6 @@ def benchmark(
         warmup=warmup,
         times=tidy,
         summary=summary,
-        blas=blas_info(),
         peak=peak,
-        machine=_machine(),
+        machine=machine_info(),
     )

@@ -1,0 +1,132 @@
+"""``chainopt bench``: execute and time every order on the same real Jacobians.
+
+A thin shell over :func:`chainopt.benchmark`. Progress goes to stderr (when
+stderr is a terminal and the run looks long, or with ``--progress always``);
+timing-spread warnings become one ``note:`` line each on stderr; the table
+goes to stdout.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+
+from chainopt.cli import DIMS_HELP, add_format_option, parse_dims
+from chainopt.errors import ChainoptError
+
+__all__ = ["add_parser", "run_bench", "parse_bytes"]
+
+#: Estimated seconds of work above which ``--progress auto`` reports progress.
+LONG_RUN_SECONDS = 2.0
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_bytes(text: str) -> int:
+    """``'512M'`` -> ``536870912``: bytes, with an optional K, M, G or T suffix (binary units).
+
+    Examples
+    --------
+    >>> parse_bytes("2G"), parse_bytes("1500")
+    (2147483648, 1500)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), flags=re.IGNORECASE)
+    if not match:
+        raise ChainoptError(f"budget {text!r} is not a size; give bytes like 800000000, 512M or 2G")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def _strategy_list(text: str) -> list[str]:
+    return [name for name in re.split(r"[,\s]+", text) if name]
+
+
+def add_parser(subparsers) -> None:
+    """Add the ``bench`` subcommand."""
+    from chainopt.execute import BASELINES
+    from chainopt.strategies import STRATEGIES
+    from chainopt.timing import DEFAULT_STRATEGIES, LAYER_KINDS
+
+    p = subparsers.add_parser(
+        "bench",
+        help="execute fwd, bwd, optimal and numpy's multi_dot on the same Jacobians and time them",
+        description=(
+            "Build real Jacobians for the chain, check that every order gives the same product, then time "
+            "each order (warm-up, then repeats interleaved across strategies) and print min/median/max, "
+            "GFLOP/s and the fraction of this machine's peak matmul rate. " + DIMS_HELP
+        ),
+        epilog=(
+            "layers: 'random' = normal entries with variance 1/n_k on exactly these dims; "
+            "'mlp' = the Jacobians of a tanh MLP with these widths, Dense and activation as separate "
+            "layers, so the chain executed is n_1, n_2, n_2, ..., n_(N-1), n_(N-1), n_N; "
+            "'resnet' = residual blocks x + A^T tanh(A x), which needs all dims equal. "
+            "example: chainopt bench 100 1000 10 1000 100"
+        ),
+    )
+    p.add_argument("dims", nargs="+", metavar="DIM", help="the chain's dims, input first")
+    p.add_argument("--layers", "-l", choices=LAYER_KINDS, default="random", help="where the Jacobians come from (default: random)")
+    p.add_argument("--repeats", "-r", type=int, default=7, metavar="N", help="timed repeats per strategy (default: 7)")
+    p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed warm-up rounds (default: 1)")
+    p.add_argument(
+        "--strategies", "-s", type=_strategy_list, default=list(DEFAULT_STRATEGIES), metavar="A,B,...",
+        help=f"comma-separated, from {', '.join([*STRATEGIES, *BASELINES])} (default: {','.join(DEFAULT_STRATEGIES)})",
+    )
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="(default: float64)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the Jacobians (default: 0)")
+    p.add_argument("--peak-size", type=int, default=2000, metavar="N",
+                   help="side of the square float64 product measuring peak GFLOP/s; 0 skips it (default: 2000)")
+    p.add_argument("--budget", default=None, metavar="BYTES",
+                   help="memory allowed, e.g. 2G (default: half of the available memory)")
+    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                   help="progress lines on stderr (auto: on a terminal, for runs that look long)")
+    add_format_option(p)
+    p.set_defaults(run=run_bench)
+
+
+def _looks_long(dims, repeats: int, peak_size: int) -> bool:
+    """A rough guess, before any work: fwd + bwd multiply-adds at 10 GFLOP/s."""
+    from chainopt.chain import bwd_cost, fwd_cost
+
+    work = (fwd_cost(dims) + bwd_cost(dims)) * (repeats + 3) + peak_size**3 * 4
+    return 2 * work / 10e9 > LONG_RUN_SECONDS
+
+
+def run_bench(args) -> int:
+    from chainopt.chain import Chain
+    from chainopt.timing import TimingSpreadWarning, benchmark
+
+    dims = Chain(parse_dims(args.dims)).dims
+    if args.repeats < 1 or args.warmup < 0 or args.peak_size < 0:
+        raise ChainoptError(
+            f"--repeats {args.repeats}, --warmup {args.warmup}, --peak-size {args.peak_size}: "
+            "need repeats >= 1, warmup >= 0, peak-size >= 0"
+        )
+    budget = None if args.budget is None else parse_bytes(args.budget)
+    show = args.progress == "always" or (
+        args.progress == "auto" and sys.stderr.isatty() and _looks_long(dims, args.repeats, args.peak_size)
+    )
+
+    def progress(message: str) -> None:
+        print(f"chainopt bench: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TimingSpreadWarning)
+        result = benchmark(
+            dims,
+            strategies=args.strategies,
+            repeats=args.repeats,
+            warmup=args.warmup,
+            seed=args.seed,
+            dtype=args.dtype,
+            layers=args.layers,
+            peak_size=args.peak_size or None,
+            budget=budget,
+            progress=progress if show else None,
+        )
+    print(result.format(args.format))
+    for w in caught:
+        if issubclass(w.category, TimingSpreadWarning):
+            print(f"chainopt bench: note: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return 0
