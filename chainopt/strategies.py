@@ -87,14 +87,14 @@ def optimal(chain) -> Plan:
     15125
     """
     chain = as_chain(chain)
-    _, split = optimal_cost_table(chain)
+    _, split = _dp_by_row(chain.dims)
     n = chain.n_factors
     split_of = {}
     stack = [(0, n - 1)]
     while stack:
         lo, hi = stack.pop()
         if lo < hi:
-            mid = int(split[lo, hi])
+            mid = int(split[lo, hi - lo])
             split_of[(lo, hi)] = mid
             stack.append((lo, mid))
             stack.append((mid + 1, hi))
@@ -122,35 +122,53 @@ def optimal_cost_table(chain) -> tuple[np.ndarray, np.ndarray]:
     >>> int(cost[0, 5]), int(split[0, 5])
     (15125, 2)
     """
-    dims = as_chain(chain).dims
+    cost_by_row, split_by_row = _dp_by_row(as_chain(chain).dims)
+    n = cost_by_row.shape[0]
+    cost = np.zeros((n, n), dtype=cost_by_row.dtype)
+    split = np.zeros((n, n), dtype=np.int64)
+    for length in range(1, n):
+        rows = np.arange(n - length)
+        cost[rows, rows + length] = cost_by_row[: n - length, length]
+        split[rows, rows + length] = split_by_row[: n - length, length]
+    return cost, split
+
+
+def _dp_by_row(dims) -> tuple[np.ndarray, np.ndarray]:
+    """The DP, tabled by row: ``cost[lo, t]``, ``split[lo, t]`` for the product of ``lo..lo+t``.
+
+    One diagonal (one product length) per iteration, each a handful of
+    whole-array numpy operations on basic slices: no per-entry Python work.
+    """
     n = len(dims) - 1
     exact = n * max(dims) ** 3 >= 2**63
     dtype = object if exact else np.int64
     d = np.array([int(x) for x in dims], dtype=dtype)
-    # by_row[lo, t] = cost of factors lo..lo+t; by_col[hi, t] = cost of hi-t..hi.
-    by_row = np.zeros((n, n), dtype=dtype)
-    by_col = np.zeros((n, n), dtype=dtype)
+    # Tables, with s = mid - lo and t = length - 1 - s (so t ascending = mid descending):
+    #   row_rev[lo, n-1-s] = cost of factors lo..lo+s   (stored reversed)
+    #   col[hi, t]        = cost of factors hi-t..hi
+    # so that for every product lo..lo+length both operand costs, and the inner
+    # dimension dims[mid+1], are forward (contiguous) slices indexed by t.
+    row_rev = np.zeros((n, n), dtype=dtype)
+    col = np.zeros((n, n), dtype=dtype)
     split = np.zeros((n, n), dtype=np.int64)
-    work = np.empty(n * n // 4 + n, dtype=dtype)  # the largest diagonal's candidates
+    # inner_dim[r, t] = dims[n - r - t], read from dims reversed and zero-padded.
+    padded = np.concatenate([d[::-1], np.zeros(n, dtype=dtype)])
+    inner_dim = np.lib.stride_tricks.as_strided(padded, shape=(n + 1, n + 1), strides=padded.strides * 2, writeable=False)
+    work = np.empty(n * n // 4 + n, dtype=dtype)  # room for the largest diagonal's candidates
+    rows = np.arange(n)
     for length in range(1, n):
         count = n - length  # products of length+1 factors: lo = 0..count-1
-        # Candidate mid = lo + t for t = length-1 .. 0 (descending, so that the first
-        # minimum is the largest mid: the fewest factors on the output side).
-        inner = work[: count * length].reshape(count, length)
-        # dims[mid + 1] for every (lo, t): a sliding window over d[1:], reversed.
-        middle = np.lib.stride_tricks.sliding_window_view(d[1:n], length)[:count, ::-1]
-        np.multiply(middle, (d[:count] * d[length + 1 : n + 1])[:, None], out=inner)
-        inner += by_row[:count, length - 1 :: -1]
-        inner += by_col[length:, :length]
-        best = np.argmin(inner, axis=1)
-        rows = np.arange(count)
-        by_row[rows, length] = by_col[rows + length, length] = inner[rows, best]
-        split[rows, rows + length] = rows + (length - 1 - best)
-    cost = np.zeros((n, n), dtype=dtype)
-    for length in range(1, n):
-        rows = np.arange(n - length)
-        cost[rows, rows + length] = by_row[rows, length]
-    return cost, split
+        candidates = work[: count * length].reshape(count, length)
+        # dims[mid + 1] = dims[lo + length - t] = inner_dim[n - length - lo, t]
+        np.multiply(inner_dim[n - length : 0 : -1, :length], (d[:count] * d[length + 1 :])[:, None], out=candidates)
+        candidates += row_rev[:count, n - length :]  # factors lo..mid
+        candidates += col[length:, :length]  # factors mid+1..hi
+        # the first minimum over t is the largest mid: the fewest output-side factors
+        best_t = candidates.argmin(axis=1)
+        row_rev[:count, n - 1 - length] = col[length:, length] = candidates[rows[:count], best_t]
+        split[:count, length] = rows[:count] + (length - 1 - best_t)
+    by_row = row_rev[:, ::-1]
+    return by_row, split
 
 
 def all_plans(chain) -> Iterator[Plan]:
