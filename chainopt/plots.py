@@ -7,7 +7,15 @@ every figure (:data:`COLORS`).
 
 from __future__ import annotations
 
-__all__ = ["COLORS", "MARKERS", "plot_dp_scaling"]
+__all__ = [
+    "COLORS",
+    "MARKERS",
+    "LABELS",
+    "plot_dp_scaling",
+    "plot_crossover_sweep",
+    "plot_crossover_heatmap",
+    "plot_saving_heatmap",
+]
 
 #: One colour per strategy or method, the same in every figure.
 COLORS = {
@@ -67,4 +75,115 @@ def plot_dp_scaling(df, ax=None):
     ax.set_title("Exact matrix-chain DP: time vs chain length")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
+    return ax
+
+
+def _grid_matrix(predicted, interior: str, column: str):
+    """``column`` over the (n_N rows, n_1 columns) grid of one interior, plus the axes' values."""
+    part = predicted[predicted["interior"] == interior]
+    table = part.pivot(index="n_out", columns="n_in", values=column).sort_index().sort_index(axis=1)
+    return table.to_numpy(dtype=float), list(table.columns), list(table.index)
+
+
+def _plain_log_colorbar(bar, top: float) -> None:
+    """Ticks like 1x, 2x, 5x, 10x on a log-scaled colour bar."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    ticks = [t for t in (1, 1.5, 2, 3, 5, 10, 20, 50, 100, 1000) if t <= top]
+    bar.ax.yaxis.set_major_locator(FixedLocator(ticks))
+    bar.ax.yaxis.set_minor_locator(NullLocator())
+    bar.ax.set_yticklabels([f"{t:g}x" for t in ticks])
+
+
+def _log2_grid_axes(ax, n_in, n_out):
+    import numpy as np
+
+    def labels(values):
+        return [f"{v:,}" if i % 2 == 0 else "" for i, v in enumerate(values)]
+
+    ax.set_xticks(np.arange(len(n_in)), labels(n_in), rotation=90)
+    ax.set_yticks(np.arange(len(n_out)), labels(n_out))
+    ax.set_xlabel("n_1 (input dimension)")
+    ax.set_ylabel("n_N (output dimension)")
+
+
+def plot_crossover_sweep(predicted, interior: str, n_out: int, *, measured=None, ax=None):
+    """FWD, BWD and optimal along ``n_1`` at fixed ``n_N``; crossover marked.
+
+    Without ``measured``: predicted multiply-adds. With it: seconds, the
+    predicted lines being multiply-adds divided by the median rate the
+    measured points ran at, the measured medians as markers, and both the
+    predicted and the measured crossover marked.
+    """
+    from chainopt.experiments.crossover import INTERIORS, measured_crossover, predicted_crossover
+
+    ax = _axes(ax)
+    part = predicted[(predicted["interior"] == interior) & (predicted["n_out"] == n_out)].sort_values("n_in")
+    scale, unit = 1.0, "multiply-adds (predicted)"
+    if measured is not None:
+        mpart = measured[measured["interior"] == interior]
+        rate = float((mpart["multiply_adds"] / mpart["median_s"]).median())
+        scale, unit = 1.0 / rate, f"seconds (lines: multiply-adds at {2 * rate / 1e9:,.1f} GFLOP/s)"
+    for name in ("fwd", "bwd", "optimal"):
+        ax.plot(
+            part["n_in"], part[name].astype(float) * scale, color=COLORS[name], label=LABELS[name],
+            linestyle="--" if name == "optimal" else "-", linewidth=1.8,
+        )
+        if measured is not None:
+            m = mpart[mpart["strategy"] == name].sort_values("n_in")
+            ax.plot(m["n_in"], m["median_s"], linestyle="none", marker=MARKERS[name], color=COLORS[name],
+                    markerfacecolor="none", markersize=7, label=f"{name} measured (median)")
+    cross = predicted_crossover(INTERIORS[interior], n_out)
+    if cross is not None and part["n_in"].min() <= cross <= part["n_in"].max():
+        ax.axvline(float(cross), color="black", linewidth=1, label=f"predicted crossover n_1 = {float(cross):,.0f}")
+    if measured is not None:
+        seen = measured_crossover(measured, interior)
+        if seen is not None:
+            ax.axvline(seen, color="black", linestyle=":", linewidth=1.5, label=f"measured crossover n_1 = {seen:,.0f}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    values = sorted(part["n_in"].unique())
+    _integer_ticks(ax.xaxis, values[:: 2 if len(values) > 7 else 1])
+    ax.set_xlabel("n_1 (input dimension)")
+    ax.set_ylabel(unit)
+    widths = " -> ".join(map(str, INTERIORS[interior]))
+    ax.set_title(f"{interior}: n_1 -> {widths} -> {n_out}", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def plot_crossover_heatmap(predicted, interior: str, ax=None):
+    """Heatmap of log2(FWD/BWD) over (n_1, n_N) with the crossover (FWD = BWD) contour."""
+    import numpy as np
+
+    ax = _axes(ax, figsize=(5, 4.4))
+    values, n_in, n_out = _grid_matrix(predicted, interior, "log2_fwd_over_bwd")
+    limit = max(1.0, float(np.nanmax(np.abs(values))))
+    image = ax.imshow(values, origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    if np.nanmin(values) < 0 < np.nanmax(values):
+        ax.contour(values, levels=[0.0], colors="black", linewidths=1.5)
+    _log2_grid_axes(ax, n_in, n_out)
+    ax.set_title(f"{interior} interior", fontsize=10)
+    ax.figure.colorbar(image, ax=ax, label="log2(FWD / BWD)", shrink=0.85)
+    return ax
+
+
+def plot_saving_heatmap(predicted, interior: str, ax=None):
+    """Heatmap of min(FWD, BWD) / optimal over (n_1, n_N): where bracketing pays."""
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    ax = _axes(ax, figsize=(5, 4.4))
+    values, n_in, n_out = _grid_matrix(predicted, interior, "saving")
+    top = max(2.0, float(np.nanmax(values)))
+    image = ax.imshow(values, origin="lower", cmap="Greens", norm=LogNorm(vmin=1.0, vmax=top), aspect="auto")
+    row, col = np.unravel_index(np.nanargmax(values), values.shape)
+    ax.annotate(f"{values[row, col]:,.1f}x", (col, row), ha="right" if col == values.shape[1] - 1 else "center",
+                va="top" if row == values.shape[0] - 1 else "center", fontsize=8,
+                color="white" if values[row, col] > top ** 0.5 else "black", fontweight="bold")
+    _log2_grid_axes(ax, n_in, n_out)
+    ax.set_title(f"{interior} interior (max {values[row, col]:,.2f}x)", fontsize=10)
+    bar = ax.figure.colorbar(image, ax=ax, label="better pure mode / optimal", shrink=0.85)
+    _plain_log_colorbar(bar, top)
     return ax
