@@ -29,7 +29,7 @@ DIMS_HELP = (
 )
 
 #: Modules that each add one subcommand (in ``--help`` order).
-SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench"]
+SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench", "chainopt.cli_sweep"]
 
 
 class ChainoptArgumentParser(argparse.ArgumentParser):

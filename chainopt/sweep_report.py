@@ -1,0 +1,421 @@
+"""Reports of tangent and adjoint sweeps, laid out as the notes do them by hand.
+
+:func:`sweep_report` evaluates an expression at a point and runs one tangent
+sweep per input and one adjoint sweep per output; :class:`SweepReport`
+renders the graph table (node, definition, value), the tangent sweep (each
+node's ``dx_k/dx``), the adjoint sweep (each node's ``df/dx_k``) and the
+derivatives as aligned text, markdown, csv or json.
+
+:func:`jacobian_report` builds a full Jacobian both ways (``n_in`` tangent
+sweeps, ``n_out`` adjoint sweeps) and compares the counted multiply-adds
+with the cost models of :mod:`chainopt.chain`, for an expression or for a
+layered function ``chain:n_1,...,n_N`` (dense layers with seeded weights).
+
+Examples
+--------
+>>> r = sweep_report("notes1", {"x": 2.0})
+>>> round(r.derivative("p", "x"), 8)
+0.8002806
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainopt import graph
+from chainopt.autodiff import trace
+from chainopt.chain import Chain, adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
+from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
+from chainopt.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
+
+__all__ = [
+    "FORMATS",
+    "SweepReport",
+    "sweep_report",
+    "JacobianReport",
+    "jacobian_report",
+    "layered_function",
+    "parse_chain_example",
+]
+
+FORMATS = ("text", "markdown", "csv", "json")
+
+
+def _num(v) -> str:
+    """A number for the text view (12 significant digits)."""
+    return f"{v:.12g}"
+
+
+def _aligned(rows: list[tuple], align: str) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths)).rstrip() for r in rows]
+
+
+def _header_lines(pairs) -> list[str]:
+    width = max(len(label) for label, _ in pairs)
+    return [f"{label:>{width}}:  {value}" for label, value in pairs]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
+def _render(fmt: str, renderers: dict) -> str:
+    if fmt not in renderers:
+        raise ChainoptError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    return renderers[fmt]()
+
+
+@dataclass(frozen=True, eq=False)
+class SweepReport:
+    """One expression at one point: its graph, one tangent sweep per input, one adjoint sweep per output.
+
+    Attributes
+    ----------
+    evaluation : Evaluation
+        The traced expression with its node names.
+    point : dict
+        Input name -> value.
+    tangents : tuple of Sweep
+        ``tangents[i]`` seeds ``dx_i = 1`` (the other inputs 0).
+    adjoints : tuple of Sweep
+        ``adjoints[j]`` seeds ``dfbar_j = 1`` (the other outputs 0).
+    """
+
+    evaluation: Evaluation
+    point: dict
+    tangents: tuple
+    adjoints: tuple
+
+    @property
+    def input_names(self) -> list[str]:
+        return [self.evaluation.names[x] for x in self.evaluation.trace.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self.evaluation.names[y] for y in self.evaluation.trace.outputs]
+
+    def derivative(self, output: str, wrt: str, *, by: str = "adjoint") -> float:
+        """``d output / d wrt`` read from the ``'adjoint'`` (default) or ``'tangent'`` sweep."""
+        i, j = self.input_names.index(wrt), self.output_names.index(output)
+        x, y = self.evaluation.trace.inputs[i], self.evaluation.trace.outputs[j]
+        return self.adjoints[j][x] if by == "adjoint" else self.tangents[i][y]
+
+    def node_rows(self) -> list[dict]:
+        """One dict per shown node, in evaluation order: value, links, tangents, adjoints."""
+        ev, rows = self.evaluation, []
+        for n in ev.shown:
+            row = {
+                "node": ev.names[n],
+                "definition": ev.definitions[n],
+                "value": n.value,
+                "fate": [ev.names[a] for a in ev.fate[n]],
+                "sons": [ev.names[s] for s in ev.sons[n]],
+            }
+            row |= {f"d{ev.names[n]}/d{x}": s[n] for x, s in zip(self.input_names, self.tangents)}
+            row |= {f"d{f}/d{ev.names[n]}": s[n] for f, s in zip(self.output_names, self.adjoints)}
+            rows.append(row)
+        return rows
+
+    def header(self) -> list[tuple[str, str]]:
+        ev = self.evaluation
+        source = ev.program.source
+        example = next((f"{k}: {d}" for k, (p, d) in EXAMPLES.items() if p == source), None)
+        pairs = [("expression", source)] + ([("example", example)] if example else [])
+        pairs.append(("at", ", ".join(f"{k} = {_num(v)}" for k, v in self.point.items())))
+        pairs += [("value", ", ".join(f"{f} = {_num(y.value)}" for f, y in zip(self.output_names, ev.trace.outputs)))]
+        derivs = [f"d{f}/d{x} = {_num(self.derivative(f, x))}" for f in self.output_names for x in self.input_names]
+        pairs.append(("derivative" + "s" * (len(derivs) > 1), ", ".join(derivs)))
+        t_madds = sorted({s.madds for s in self.tangents})
+        a_madds = sorted({s.madds for s in self.adjoints})
+        pairs.append(("tangent sweeps", f"{len(self.tangents)} (one per input), {'/'.join(map(str, t_madds))} multiply-adds each"))
+        pairs.append(("adjoint sweeps", f"{len(self.adjoints)} (one per output), {'/'.join(map(str, a_madds))} multiply-adds each"))
+        return pairs
+
+    def to_text(self) -> str:
+        rows, xs, fs = self.node_rows(), self.input_names, self.output_names
+        lines = _header_lines(self.header())
+        graph_rows = [("node", "definition", "value")] + [(r["node"], r["definition"], _num(r["value"])) for r in rows]
+        tangent_rows = [("node", "Fate", *(f"dx_k/d{x}" for x in xs))] + [
+            (r["node"], ", ".join(r["fate"]) or "-", *(_num(r[f"d{r['node']}/d{x}"]) for x in xs)) for r in rows
+        ]
+        adjoint_rows = [("node", "Son", *(f"d{f}/dx_k" for f in fs))] + [
+            (r["node"], ", ".join(r["sons"]) or "-", *(_num(r[f"d{f}/d{r['node']}"]) for f in fs)) for r in reversed(rows)
+        ]
+        x0, f0 = xs[0] if xs else "x", fs[0]
+        sections = [
+            ("graph (one forward evaluation, k = 1..N)", _aligned(graph_rows, "<<>")),
+            (f"tangent sweep, k = I+1..N:  dx_k/d{x0} = sum over l in Fate(k) of df_k/dx_l * dx_l/d{x0}   (seed d{x0}/d{x0} = 1)",
+             _aligned(tangent_rows, "<<" + ">" * len(xs))),
+            (f"adjoint sweep, k = N-1..I:  d{f0}/dx_k = sum over m in Son(k) of d{f0}/dx_m * df_m/dx_k   (seed d{f0}/d{f0} = 1)",
+             _aligned(adjoint_rows, "<<" + ">" * len(fs))),
+        ]
+        width = max(len(line) for line in lines + [t for _, body in sections for t in body])
+        for title, body in sections:
+            lines += ["", title, "-" * width, body[0], "-" * width, *body[1:]]
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        from chainopt.report import markdown_table
+
+        rows = self.node_rows()
+        flat = [{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows]
+        return "\n\n".join([markdown_table([{"": k, "value": v} for k, v in self.header()]), markdown_table(flat)])
+
+    def to_csv(self) -> str:
+        import csv
+
+        rows = self.node_rows()
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (" ".join(v) if isinstance(v, list) else repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+        return buffer.getvalue()
+
+    def to_dict(self) -> dict:
+        return {
+            "expression": self.evaluation.program.source,
+            "at": dict(self.point),
+            "outputs": {f: y.value for f, y in zip(self.output_names, self.evaluation.trace.outputs)},
+            "derivatives": {f: {x: self.derivative(f, x) for x in self.input_names} for f in self.output_names},
+            "tangent_sweeps": [{"seed": x, "multiply_adds": s.madds} for x, s in zip(self.input_names, self.tangents)],
+            "adjoint_sweeps": [{"seed": f, "multiply_adds": s.madds} for f, s in zip(self.output_names, self.adjoints)],
+            "nodes": self.node_rows(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def format(self, fmt: str = "text") -> str:
+        """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
+        return _render(fmt, {"text": self.to_text, "markdown": self.to_markdown, "csv": self.to_csv, "json": self.to_json})
+
+
+def _check_finite(report_rows, what):
+    for r in report_rows:
+        for k, v in r.items():
+            if k.startswith("d") and "/" in k and not np.all(np.isfinite(v)):
+                raise NonFiniteError(f"{k} = {v} at {what}: the derivative is not finite there")
+
+
+def sweep_report(source: str, point: Mapping[str, float], *, all_nodes: bool = False) -> SweepReport:
+    """Evaluate ``source`` at ``point`` and run one tangent sweep per input, one adjoint sweep per output.
+
+    Raises
+    ------
+    ExpressionError, NonFiniteError
+        For a refused expression, a missing input, or a value or derivative
+        that is not finite at ``point``.
+    """
+    if not point:
+        raise ExpressionError("give the point to evaluate at, e.g. x=2 (several inputs: x=1,y=2)")
+    ev = evaluate(source, point, all_nodes=all_nodes)
+    with np.errstate(all="ignore"):
+        tangents = tuple(ev.trace.tangent_sweep({x: 1.0}) for x in ev.trace.inputs)
+        adjoints = tuple(ev.trace.adjoint_sweep({y: 1.0}) for y in ev.trace.outputs)
+    report = SweepReport(ev, dict(point), tangents, adjoints)
+    _check_finite(report.node_rows(), ", ".join(f"{k}={v:g}" for k, v in point.items()))
+    return report
+
+
+# -- full Jacobians and their cost ---------------------------------------------------
+
+
+def parse_chain_example(source: str) -> tuple[int, ...] | None:
+    """The dims of a ``chain:n_1,...,n_N`` example, or ``None`` for other sources."""
+    if not source.startswith("chain:"):
+        return None
+    words = source[len("chain:"):].replace(",", " ").split()
+    if not all(w.isdigit() for w in words):
+        raise ExpressionError(f"{source!r}: give the dims as whole numbers, input first, e.g. chain:4,8,3,1")
+    return Chain([int(w) for w in words]).dims
+
+
+def layered_function(dims, *, activation: str | None = "tanh", seed: int = 0):
+    """A layered function with the chain ``dims``: ``x -> W_{N-1} p(... p(W_1 x))``.
+
+    Dense layers ``W_k`` of shape ``(n_{k+1}, n_k)`` with seeded normal weights,
+    the activation ``p`` between them (``None`` for a linear chain). Returns
+    ``(f, x0, weights)`` with a seeded input point ``x0``.
+
+    Examples
+    --------
+    >>> f, x0, weights = layered_function([3, 2, 1], activation=None)
+    >>> bool(np.allclose(f(x0), weights[1] @ weights[0] @ x0))
+    True
+    """
+    dims = Chain(dims).dims
+    if activation is not None and activation not in FUNCTIONS:
+        raise ExpressionError(f"unknown activation {activation!r}; choose one of: none, {', '.join(FUNCTIONS)}")
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal((m, n)) / np.sqrt(n) for n, m in zip(dims[:-1], dims[1:])]
+    p = FUNCTIONS[activation] if activation else None
+
+    def f(x):
+        for k, w in enumerate(weights, start=1):
+            x = graph.matmul(w, x)
+            if p and k < len(weights):
+                x = p(x)
+        return x
+
+    return f, rng.standard_normal(dims[0]), weights
+
+
+@dataclass(frozen=True)
+class JacobianReport:
+    """A Jacobian built by ``n_in`` tangent and by ``n_out`` adjoint sweeps, with the counted costs.
+
+    Attributes
+    ----------
+    description : str
+        What was differentiated.
+    matrix : numpy.ndarray
+        The Jacobian ``(n_out, n_in)`` from the adjoint sweeps.
+    mismatch : float
+        ``max |J_fwd - J_bwd|``.
+    fwd_madds, bwd_madds : tuple of int
+        Counted multiply-adds of each tangent / adjoint sweep.
+    dims : tuple of int or None
+        The chain of a layered function (then the chain-model rows are filled in).
+    activation : str or None
+        The layered function's activation.
+    """
+
+    description: str
+    matrix: np.ndarray
+    mismatch: float
+    fwd_madds: tuple
+    bwd_madds: tuple
+    dims: tuple | None = None
+    activation: str | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.matrix.shape)
+
+    def rows(self) -> list[dict]:
+        """The cost table: one dict per quantity, FWD and BWD side by side, with its convention."""
+        n_out, n_in = self.shape
+        rows = [{"quantity": "counted by the sweeps", "fwd": sum(self.fwd_madds), "bwd": sum(self.bwd_madds),
+                 "convention": f"{_count(n_in, 'tangent sweep')} / {_count(n_out, 'adjoint sweep')}, unit seeds included"}]
+        if self.dims is None:
+            return rows
+        dims = self.dims
+        act = sum(dims[1:-1]) if self.activation else 0
+        rows += [
+            {"quantity": "matrix-free model", "fwd": tangent_sweep_cost(dims), "bwd": adjoint_sweep_cost(dims),
+             "convention": "n_1 (n_N) unit seeds pushed through every dense layer, the identity seed included"},
+            {"quantity": "activations", "fwd": dims[0] * act, "bwd": dims[-1] * act,
+             "convention": "diagonal factors diag(p'(s)): one multiply-add per entry per sweep"},
+            {"quantity": "chain model FWD / BWD", "fwd": fwd_cost(dims), "bwd": bwd_cost(dims),
+             "convention": "Jacobians given: A_1 (A_{N-1}) is not multiplied by an identity seed"},
+            {"quantity": "identity seed product", "fwd": dims[0] * dims[0] * dims[1], "bwd": dims[-1] * dims[-1] * dims[-2],
+             "convention": "n_1*n_1*n_2 (n_N*n_N*n_{N-1}): matrix-free model minus chain model"},
+        ]
+        return rows
+
+    def header(self) -> list[tuple[str, str]]:
+        n_out, n_in = self.shape
+        fwd, bwd = sum(self.fwd_madds), sum(self.bwd_madds)
+        kind = "tall" if n_out > n_in else "wide" if n_out < n_in else "square"
+        cheaper = "tie" if fwd == bwd else (
+            f"{'FWD (tangent)' if fwd < bwd else 'BWD (adjoint)'}, {max(fwd, bwd) / max(min(fwd, bwd), 1):,.2f}x cheaper"
+        )
+        pairs = [
+            ("function", self.description),
+            ("Jacobian", f"{n_out} x {n_in}, {kind}"),
+            ("FWD: tangent sweeps", f"{n_in} (one per input entry, column by column), {fwd:,} multiply-adds"),
+            ("BWD: adjoint sweeps", f"{n_out} (one per output entry, row by row), {bwd:,} multiply-adds"),
+            ("cheaper by sweeps", cheaper),
+            ("sweeps agree", f"max |J_fwd - J_bwd| = {self.mismatch:.3g}"),
+        ]
+        if self.dims is not None:
+            rows = {r["quantity"]: r for r in self.rows()}
+            ok = all(rows["counted by the sweeps"][m] == rows["matrix-free model"][m] + rows["activations"][m] for m in ("fwd", "bwd"))
+            pairs.append(("counted = model", f"{'yes' if ok else 'NO'}: counted = matrix-free model + activations"))
+        return pairs
+
+    def to_text(self) -> str:
+        lines = _header_lines(self.header())
+        table = [("quantity", "FWD", "BWD", "convention")] + [
+            (r["quantity"], f"{r['fwd']:,}", f"{r['bwd']:,}", r["convention"]) for r in self.rows()
+        ]
+        body = _aligned(table, "<>><")
+        n_out, n_in = self.shape
+        if n_out * n_in <= 64:
+            jac = _aligned([tuple(_num(v) for v in row) for row in self.matrix], ">" * n_in)
+            jac = ["Jacobian (rows: outputs, columns: inputs)", *jac]
+        else:
+            jac = [f"Jacobian: {n_out} x {n_in} (see --format json for the entries)"]
+        if self.dims is None:
+            body.append("chain model: needs a layered function; try  chainopt sweep chain:4,8,3,1 --jacobian")
+        width = max(len(line) for line in lines + body)
+        return "\n".join(lines + ["-" * width, body[0], "-" * width, *body[1:], "", *jac])
+
+    def to_markdown(self) -> str:
+        from chainopt.report import markdown_table
+
+        return "\n\n".join([markdown_table([{"": k, "value": v} for k, v in self.header()]), markdown_table(self.rows())])
+
+    def to_csv(self) -> str:
+        lines = ["quantity,fwd,bwd,convention"]
+        lines += [f"{r['quantity']},{r['fwd']},{r['bwd']},\"{r['convention']}\"" for r in self.rows()]
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict:
+        return {
+            "function": self.description,
+            "jacobian_shape": list(self.shape),
+            "jacobian": self.matrix.tolist(),
+            "max_abs_difference_fwd_bwd": self.mismatch,
+            "fwd_multiply_adds_per_sweep": list(self.fwd_madds),
+            "bwd_multiply_adds_per_sweep": list(self.bwd_madds),
+            "chain": list(self.dims) if self.dims else None,
+            "costs": self.rows(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def format(self, fmt: str = "text") -> str:
+        """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
+        return _render(fmt, {"text": self.to_text, "markdown": self.to_markdown, "csv": self.to_csv, "json": self.to_json})
+
+
+def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, activation: str | None = "tanh",
+                    seed: int = 0) -> JacobianReport:
+    """The Jacobian of an expression (at ``point``) or of ``chain:n_1,...,n_N``, by both kinds of sweep.
+
+    Examples
+    --------
+    >>> r = jacobian_report("chain:4,8,3,1", activation=None)
+    >>> [(row["quantity"], row["fwd"], row["bwd"]) for row in r.rows()][:2]
+    [('counted by the sweeps', 236, 59), ('matrix-free model', 236, 59)]
+    """
+    dims = parse_chain_example(source)
+    if dims is not None:
+        if point:
+            raise ExpressionError(f"{source!r} takes no input values: its input point is seeded")
+        f, x0, _ = layered_function(dims, activation=activation, seed=seed)
+        tr = trace(f, x0, names=["x"])
+        what = "x -> W_{N-1} p(... p(W_1 x))" if activation else "x -> W_{N-1} ... W_1 x"
+        description = f"{what}, chain {' -> '.join(map(str, dims))}, p = {activation or 'none'}, seeded weights"
+    else:
+        if not point:
+            raise ExpressionError("give the point to evaluate at, e.g. x=2 (several inputs: x=1,y=2)")
+        ev = evaluate(source, point)
+        tr, description = ev.trace, ev.program.source
+    with np.errstate(all="ignore"):
+        by_fwd, by_bwd = tr.jacobian("fwd"), tr.jacobian("bwd")
+    if not np.all(np.isfinite(by_bwd.matrix)):
+        raise NonFiniteError(f"the Jacobian of {description!r} is not finite at {dict(point or {})}")
+    mismatch = float(np.max(np.abs(by_fwd.matrix - by_bwd.matrix))) if by_fwd.matrix.size else 0.0
+    return JacobianReport(description, by_bwd.matrix, mismatch, by_fwd.madds_per_sweep, by_bwd.madds_per_sweep,
+                          dims, activation if dims is not None else None)
+
