@@ -1,0 +1,239 @@
+"""The executor against the naive product, and every way its input can be wrong."""
+
+import functools
+import importlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainopt as co
+from chainopt.errors import MemoryBudgetError, NonFiniteError, ShapeError, UnknownStrategyError
+from chainopt.execute import (
+    BUDGET_FLOOR,
+    MemoryEstimate,
+    available_memory,
+    check_memory,
+    memory_estimate,
+    multiply,
+    written_order,
+)
+from chainopt.strategies import STRATEGIES, all_plans
+
+SETTINGS = settings(derandomize=True, deadline=None, max_examples=60)
+NAMES = [*STRATEGIES, "multi_dot"]
+
+
+def reference(mats):
+    """The oracle: the written product, left to right."""
+    return functools.reduce(np.matmul, written_order(mats))
+
+
+def tolerance(dims, dtype):
+    """Rounding-error scale of a product along ``dims``: inner dims times eps."""
+    return 8 * (sum(dims[1:-1]) + 1) * np.finfo(dtype).eps
+
+
+chains = st.lists(st.integers(1, 9), min_size=2, max_size=8)
+
+
+@SETTINGS
+@given(dims=chains, seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float64, np.float32]))
+def test_every_strategy_equals_the_naive_product(dims, seed, dtype):
+    mats = co.random_jacobians(dims, seed=seed, dtype=dtype)
+    ref = reference(mats)
+    scale = functools.reduce(np.matmul, [np.abs(a) for a in written_order(mats)])
+    for name in NAMES:
+        if name == "brute" and len(dims) - 1 > 12:
+            continue
+        got = multiply(mats, name)
+        assert got.shape == (dims[-1], dims[0]) and got.dtype == dtype
+        assert np.all(np.abs(got - ref) <= tolerance(dims, dtype) * scale), name
+
+
+@SETTINGS
+@given(dims=st.lists(st.integers(1, 6), min_size=2, max_size=6), seed=st.integers(0, 99))
+def test_every_bracketing_equals_the_naive_product(dims, seed):
+    mats = co.random_jacobians(dims, seed=seed)
+    ref = reference(mats)
+    for p in all_plans(dims):
+        np.testing.assert_allclose(co.execute(p, mats), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_mixed_precision_promotes_and_integers_stay_exact():
+    mats = co.random_jacobians([3, 4, 5], seed=1, dtype=np.float32)
+    mixed = [mats[0], mats[1].astype(np.float64)]
+    assert co.execute(co.plan([3, 4, 5]), mixed).dtype == np.float64
+    ints = [np.arange(12).reshape(4, 3), np.arange(20).reshape(5, 4)]
+    got = co.execute(co.plan([3, 4, 5], "bwd"), ints)
+    assert got.dtype.kind == "i" and np.array_equal(got, ints[1] @ ints[0])
+
+
+def test_one_factor_returns_a_copy():
+    a = np.ones((3, 2))
+    got = co.execute(co.plan([2, 3], "fwd"), [a])
+    assert np.array_equal(got, a) and got is not a
+    assert np.array_equal(co.multi_dot([a]), a)
+
+
+def test_inputs_are_not_modified_and_lists_are_accepted():
+    mats = co.random_jacobians([4, 3, 5, 2], seed=2)
+    before = [a.copy() for a in mats]
+    co.execute(co.plan([4, 3, 5, 2]), [a.tolist() for a in mats])
+    co.execute(co.plan([4, 3, 5, 2]), mats)
+    assert all(np.array_equal(a, b) for a, b in zip(mats, before))
+
+
+def test_intermediates_are_freed_once_consumed():
+    """A step's operands die as soon as it has run: track them with weakrefs."""
+    import weakref
+
+    ex = importlib.import_module("chainopt.execute")  # co.execute is the function
+
+    dims = [6, 5, 4, 3, 2, 7]
+    p = co.plan(dims, "fwd")
+    mats = co.random_jacobians(dims, seed=0)
+    refs = []
+    original = np.ndarray.__matmul__
+
+    class Tracked(np.ndarray):
+        def __matmul__(self, other):
+            out = original(self, other).view(Tracked)
+            refs.append(weakref.ref(out))
+            alive = sum(r() is not None for r in refs)
+            assert alive <= 2  # this step's result and at most its one intermediate operand
+            return out
+
+    ex._run(p, [a.view(Tracked) for a in mats])
+    assert len(refs) == len(p.splits)
+
+
+# -- error paths --------------------------------------------------------------------
+
+
+def good(dims=(2, 3, 4)):
+    return co.random_jacobians(list(dims), seed=0)
+
+
+@pytest.mark.parametrize(
+    "mats, message",
+    [
+        (good()[:1], "got 1 Jacobian but the chain 2 -> 3 -> 4 has 2 factors"),
+        (good() + [np.ones((1, 4))], "got 3 Jacobians but the chain 2 -> 3 -> 4 has 2 factors"),
+        ([np.ones((3, 2)), np.ones((4, 5))], r"A_2 has shape \(4, 5\) but the chain 2 -> 3 -> 4 needs \(4, 3\)"),
+        ([np.ones((2, 3)), np.ones((4, 3))], r"A_1 has shape \(2, 3\) but the chain 2 -> 3 -> 4 needs \(3, 2\)"),
+        ([np.ones(6), np.ones((4, 3))], r"A_1 is a 1-D array of shape \(6,\); Jacobians must be 2-D"),
+        ([np.ones((3, 2)), np.ones((4, 3, 1))], r"A_2 is a 3-D array of shape \(4, 3, 1\)"),
+        ([np.ones((3, 2), dtype=object), np.ones((4, 3))], "A_1 has dtype object"),
+        ([np.full((3, 2), "a"), np.ones((4, 3))], "A_1 has dtype <U1"),
+        ([np.ones((3, 2)), np.ones((4, 3), dtype=bool)], "A_2 has dtype bool"),
+        (np.ones((2, 3, 3)), r"got one array of shape \(2, 3, 3\)"),
+    ],
+)
+def test_bad_inputs_raise_shape_errors_naming_the_factor(mats, message):
+    with pytest.raises(ShapeError, match=message):
+        co.execute(co.plan([2, 3, 4]), mats)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_entries_are_refused_by_default_and_propagate_on_request(bad):
+    mats = good()
+    mats[1] = mats[1].copy()
+    mats[1][2, 1] = bad
+    with pytest.raises(NonFiniteError, match=r"A_2 has 1 non-finite entry, the first .* at \(2, 1\)"):
+        co.execute(co.plan([2, 3, 4]), mats)
+    out = co.execute(co.plan([2, 3, 4]), mats, check_finite=False)
+    assert not np.isfinite(out[2]).all() and np.isfinite(np.delete(out, 2, axis=0)).all()
+
+
+def test_huge_finite_entries_are_not_mistaken_for_infinities():
+    big = np.full((3, 2), 1e308)  # their sum overflows, the entries are finite
+    out = co.execute(co.plan([2, 3, 4]), [big, np.zeros((4, 3))])
+    assert np.array_equal(out, np.zeros((4, 2)))
+
+
+def test_validation_happens_before_any_product(monkeypatch):
+    ex = importlib.import_module("chainopt.execute")  # co.execute is the function
+
+    monkeypatch.setattr(ex, "_run", lambda *a: pytest.fail("multiplied before validating"))
+    mats = good()
+    mats[0] = mats[0].copy()
+    mats[0][0, 0] = np.nan
+    with pytest.raises(NonFiniteError):
+        co.execute(co.plan([2, 3, 4]), mats)
+
+
+def test_execute_needs_a_plan():
+    with pytest.raises(UnknownStrategyError, match="execute needs a Plan"):
+        co.execute("optimal", good())
+
+
+def test_multiply_unknown_strategy_lists_the_valid_ones():
+    with pytest.raises(UnknownStrategyError, match="choose one of: fwd, bwd, optimal, brute, multi_dot"):
+        multiply(good(), "fastest")
+
+
+# -- memory -----------------------------------------------------------------------
+
+
+def test_memory_estimate_counts_inputs_and_the_largest_peak():
+    dims = [100, 1000, 10, 1000, 100]
+    inputs = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    est = memory_estimate(dims, dtype=np.float32, strategies=["fwd", "optimal"])
+    assert est.inputs == 4 * inputs
+    assert est.intermediates == 4 * max(co.plan(dims, "fwd").peak_memory, co.plan(dims, "optimal").peak_memory)
+    assert memory_estimate(dims, inputs=False).inputs == 0
+    # multi_dot's bound: every intermediate of the optimal tree at once
+    md = memory_estimate(dims, strategies=["multi_dot"]).intermediates
+    assert md == 8 * sum(s.shape[0] * s.shape[1] for s in co.plan(dims).steps)
+
+
+def test_a_tiny_budget_refuses_before_allocating(monkeypatch):
+    monkeypatch.setattr(np.random, "default_rng", lambda *a, **k: pytest.fail("allocated"))
+    with pytest.raises(MemoryBudgetError, match=r"would need 2,400 bytes \(2.3 KiB: 1,600 for the inputs \+ 800 for intermediates\) but the budget allows 100 bytes"):
+        co.random_jacobians([10, 10, 10], budget=100)
+
+
+def test_execute_refuses_intermediates_over_the_budget():
+    mats = good((20, 30, 40))
+    with pytest.raises(MemoryBudgetError, match="executing A2 A1 would need 6,400 bytes"):
+        co.execute(co.plan([20, 30, 40]), mats, budget=1000)
+
+
+def test_default_budget_is_a_fraction_of_available_memory(monkeypatch):
+    ex = importlib.import_module("chainopt.execute")  # co.execute is the function
+
+    monkeypatch.setattr(ex, "available_memory", lambda: (4 * BUDGET_FLOOR, "test"))
+    check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR, 8))  # exactly half: allowed
+    with pytest.raises(MemoryBudgetError, match=r"0.5 of the 256.0 MiB available \(test\)"):
+        check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR + 1, 8))
+    # below the floor the available memory is not even read
+    monkeypatch.setattr(ex, "available_memory", lambda: pytest.fail("read /proc/meminfo"))
+    check_memory(MemoryEstimate(0, BUDGET_FLOOR, 8))
+
+
+def test_available_memory_falls_back_without_proc(monkeypatch):
+    import builtins
+
+    real_open = builtins.open
+
+    def no_proc(path, *a, **k):
+        if str(path).startswith("/proc"):
+            raise OSError("no /proc here")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    nbytes, source = available_memory()
+    assert nbytes > 0 and "meminfo" not in source
+
+
+def test_random_jacobians_are_seeded_and_scaled():
+    a = co.random_jacobians([50, 40, 30], seed=3)
+    b = co.random_jacobians([50, 40, 30], seed=3)
+    c = co.random_jacobians([50, 40, 30], seed=4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+    assert 0.5 < a[0].var() * 50 < 1.5  # variance 1 / n_k
+    with pytest.raises(ShapeError, match="int64 is not supported"):
+        co.random_jacobians([2, 3], dtype=np.int64)

@@ -1,0 +1,174 @@
+"""Real layers against central finite differences, and jvp/vjp against explicit Jacobians."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainopt as co
+from chainopt.errors import ChainoptError, DimensionError, NonFiniteError, ShapeError
+from chainopt.layers import ACTIVATIONS, Dense, Elementwise, Network, Residual, get_activation, mlp, resnet
+
+SETTINGS = settings(derandomize=True, deadline=None, max_examples=30)
+SMOOTH = ["tanh", "sigmoid", "softplus", "identity"]
+
+
+def central_differences(f, x, h=1e-6):
+    """The Jacobian of f at x, column by column, by central differences."""
+    cols = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+    return np.stack(cols, axis=1)
+
+
+def point(n, seed=0):
+    return np.random.default_rng(seed).standard_normal(n)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_derivatives_match_finite_differences(name):
+    act = ACTIVATIONS[name]
+    x = np.linspace(-3, 3, 13) + 0.01  # away from relu's kink at 0
+    fd = (act.f(x + 1e-6) - act.f(x - 1e-6)) / 2e-6
+    np.testing.assert_allclose(act.df(x), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_activations_are_stable_far_out():
+    x = np.array([-800.0, 800.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        for act in ACTIVATIONS.values():
+            assert np.isfinite(act.f(x)).all() and np.isfinite(act.df(x)).all()
+    np.testing.assert_allclose(ACTIVATIONS["softplus"].f(x), [0.0, 800.0])
+
+
+def test_unknown_activation_lists_the_valid_names():
+    with pytest.raises(ChainoptError, match="unknown activation 'gelu'; choose one of: tanh, sigmoid, relu"):
+        get_activation("gelu")
+    with pytest.raises(ChainoptError, match="unknown activation"):
+        mlp([2, 3, 4], activation="gelu")
+
+
+LAYERS = {
+    "dense": lambda rng: Dense(rng.standard_normal((4, 6)), rng.standard_normal(4)),
+    **{f"elementwise-{a}": (lambda rng, a=a: Elementwise(5, a)) for a in SMOOTH},
+    **{f"residual-{a}": (lambda rng, a=a: Residual(rng.standard_normal((3, 5)) / 2, a)) for a in SMOOTH},
+}
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_layer_jacobian_jvp_vjp(kind):
+    rng = np.random.default_rng(1)
+    layer = LAYERS[kind](rng)
+    x = rng.standard_normal(layer.n_in)
+    J = layer.jacobian(x)
+    assert J.shape == (layer.n_out, layer.n_in)
+    np.testing.assert_allclose(J, central_differences(layer, x), rtol=1e-6, atol=1e-8)
+    v = rng.standard_normal(layer.n_in)
+    u = rng.standard_normal(layer.n_out)
+    np.testing.assert_allclose(layer.jvp(x, v), J @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.vjp(x, u), J.T @ u, rtol=1e-12, atol=1e-12)
+    V = rng.standard_normal((layer.n_in, 3))  # several tangents as columns
+    np.testing.assert_allclose(layer.jvp(x, V), J @ V, rtol=1e-12, atol=1e-12)
+
+
+def test_relu_layer_away_from_the_kink():
+    layer = Elementwise(4, "relu")
+    x = np.array([-2.0, -0.5, 0.5, 2.0])
+    np.testing.assert_array_equal(layer.jacobian(x), np.diag([0.0, 0.0, 1.0, 1.0]))
+    np.testing.assert_allclose(layer.jacobian(x), central_differences(layer, x), atol=1e-9)
+
+
+@SETTINGS
+@given(
+    widths=st.lists(st.integers(1, 7), min_size=2, max_size=5),
+    activation=st.sampled_from(SMOOTH),
+    seed=st.integers(0, 1000),
+)
+def test_mlp_jacobian_matches_finite_differences_and_every_strategy(widths, activation, seed):
+    net = mlp(widths, activation=activation, seed=seed)
+    x = point(widths[0], seed)
+    mats = net.jacobians(x)
+    assert [a.shape for a in mats] == [net.chain.factor_shape(k) for k in range(1, len(mats) + 1)]
+    J = net.jacobian(x)
+    np.testing.assert_allclose(J, central_differences(net, x), rtol=1e-5, atol=1e-7)
+    for strategy in [*co.STRATEGIES, "multi_dot"]:
+        np.testing.assert_allclose(net.jacobian(x, strategy=strategy), J, rtol=1e-12, atol=1e-13)
+
+
+@SETTINGS
+@given(width=st.integers(1, 6), depth=st.integers(1, 4), seed=st.integers(0, 1000), activation=st.sampled_from(SMOOTH))
+def test_resnet_jvp_vjp_and_the_adjoint_identity(width, depth, seed, activation):
+    net = resnet(width, depth, seed=seed, activation=activation)
+    rng = np.random.default_rng(seed)
+    x, v, u = rng.standard_normal(width), rng.standard_normal(width), rng.standard_normal(width)
+    J = net.jacobian(x, strategy="bwd")
+    np.testing.assert_allclose(J, central_differences(net, x), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(net.jvp(x, v), J @ v, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(net.vjp(x, u), J.T @ u, rtol=1e-10, atol=1e-12)
+    # <u, J v> = <J^T u, v>, with no explicit Jacobian at all
+    assert np.isclose(u @ net.jvp(x, v), net.vjp(x, u) @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_mlp_adjoint_identity_and_matrix_directions():
+    net = mlp([6, 5, 4, 3], activation="sigmoid", seed=7)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(6)
+    V, U = rng.standard_normal((6, 2)), rng.standard_normal((3, 4))
+    J = net.jacobian(x)
+    np.testing.assert_allclose(net.jvp(x, V), J @ V, rtol=1e-12)
+    np.testing.assert_allclose(net.vjp(x, U), J.T @ U, rtol=1e-12)
+    np.testing.assert_allclose(U.T @ net.jvp(x, V), (net.vjp(x, U)).T @ V, rtol=1e-10)
+
+
+def test_mlp_shape_and_seeding():
+    net = mlp([784, 512, 256, 10], activation="tanh", seed=0)
+    assert net.dims == (784, 512, 512, 256, 256, 10)
+    assert [type(layer).__name__ for layer in net.layers] == ["Dense", "Elementwise", "Dense", "Elementwise", "Dense"]
+    same, other = mlp([784, 512, 256, 10], seed=0), mlp([784, 512, 256, 10], seed=1)
+    assert np.array_equal(net.layers[0].W, same.layers[0].W)
+    assert not np.array_equal(net.layers[0].W, other.layers[0].W)
+    x = point(784)
+    mats = net.jacobians(x)
+    assert np.count_nonzero(mats[1] - np.diag(np.diag(mats[1]))) == 0  # a diagonal factor
+    assert net.jacobian(x).shape == (10, 784)
+
+
+def test_float32_networks_give_float32_jacobians():
+    net = mlp([5, 4, 3], seed=0, dtype=np.float32)
+    mats = net.jacobians(point(5).astype(np.float32))
+    assert {a.dtype for a in mats} == {np.dtype(np.float32)}
+    with pytest.raises(ChainoptError, match="float16 is not supported"):
+        mlp([5, 4], dtype=np.float16)
+
+
+def test_parameters_are_read_only():
+    net = mlp([3, 2], seed=0)
+    with pytest.raises(ValueError):
+        net.layers[0].W[0, 0] = 1.0
+    np.testing.assert_array_equal(net.jacobians(point(3))[0], net.layers[0].W)
+
+
+def test_errors_name_the_bad_value():
+    net = mlp([3, 4, 2], seed=0)
+    with pytest.raises(ShapeError, match=r"x has float64 shape \(4,\) but the network needs a real vector of shape \(3,\)"):
+        net(np.ones(4))
+    with pytest.raises(ShapeError, match=r"x has .* shape \(3, 1\)"):
+        net.jacobians(np.ones((3, 1)))
+    with pytest.raises(NonFiniteError, match=r"x has non-finite entries at \[1\]"):
+        net.jacobian(np.array([0.0, np.nan, 0.0]))
+    with pytest.raises(ShapeError, match=r"v has float64 shape \(2,\) but needs shape \(3,\) or \(3, k\)"):
+        net.jvp(np.ones(3), np.ones(2))
+    with pytest.raises(ShapeError, match=r"u has"):
+        net.vjp(np.ones(3), np.ones(3))
+    with pytest.raises(ShapeError, match=r"layer 2 \(Dense\(5 -> 2\)\) takes 5 inputs but layer 1 \(Dense\(3 -> 4\)\) gives 4"):
+        Network([Dense(np.ones((4, 3))), Dense(np.ones((2, 5)))])
+    with pytest.raises(ShapeError, match="at least one layer"):
+        Network([])
+    with pytest.raises(ShapeError, match=r"b has shape \(2,\) but W of shape \(3, 2\) needs \(3,\)"):
+        Dense(np.ones((3, 2)), np.ones(2))
+    with pytest.raises(DimensionError, match="width 2 is 0"):
+        mlp([3, 0, 2])
+    with pytest.raises(DimensionError, match="at least 2 widths"):
+        mlp([3])
+    with pytest.raises(DimensionError, match="depth is 0"):
+        resnet(4, 0)
+    with pytest.raises(co.UnknownStrategyError, match="choose one of"):
+        net.jacobian(np.ones(3), strategy="sideways")
