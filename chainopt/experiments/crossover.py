@@ -23,6 +23,7 @@ predicted and measured crossovers stand side by side.
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 from chainopt.chain import bwd_cost, fwd_cost
@@ -106,7 +107,7 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
     """
     import pandas as pd
 
-    from chainopt.timing import benchmark
+    from chainopt.timing import TimingSpreadWarning, benchmark
 
     rows = []
     for name in interiors:
@@ -114,7 +115,10 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
             dims = (n_in, *INTERIORS[name], n_out)
             if progress:
                 progress(f"crossover: timing {name} n_1={n_in}")
-            result = benchmark(dims, strategies=("fwd", "bwd", "optimal"), repeats=repeats, seed=seed)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TimingSpreadWarning)
+                result = benchmark(dims, strategies=("fwd", "bwd", "optimal"), repeats=repeats, seed=seed, peak_size=None)
+            noisy = [str(w.message) for w in caught if issubclass(w.category, TimingSpreadWarning)]
             for row in result.summary.to_dict("records"):
                 rows.append(
                     {
@@ -122,10 +126,12 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
                         "n_in": n_in,
                         "n_out": n_out,
                         "strategy": row["strategy"],
-                        "multiply_adds": int(row["multiply_adds"]),
+                        "multiply_adds": int(row["madds"]),
                         "median_s": row["median_s"],
                         "min_s": row["min_s"],
+                        "max_s": row["max_s"],
                         "repeats": repeats,
+                        "spread_warning": any(m.startswith(f"{row['strategy']}:") for m in noisy),
                     }
                 )
     return pd.DataFrame(rows)
