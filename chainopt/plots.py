@@ -12,9 +12,12 @@ __all__ = [
     "MARKERS",
     "LABELS",
     "plot_dp_scaling",
+    "plot_optimal_vs_pure",
+    "plot_notes_claim",
     "plot_crossover_sweep",
     "plot_crossover_heatmap",
     "plot_saving_heatmap",
+    "plot_predicted_vs_measured",
 ]
 
 #: One colour per strategy or method, the same in every figure.
@@ -75,6 +78,107 @@ def plot_dp_scaling(df, ax=None):
     ax.set_title("Exact matrix-chain DP: time vs chain length")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
+    return ax
+
+
+def _ratio_ticks(axis, top: float):
+    """Label a log axis of ratios >= 1 at 1x, 2x, 5x, 10x, ... up to ``top``."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000) if t <= top]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_minor_locator(NullLocator())
+    axis.set_ticklabels([f"{t:g}x" for t in ticks])
+
+
+def plot_optimal_vs_pure(df, ax=None):
+    """Box plot per family of the saving min(FWD, BWD) / optimal, one dot per chain coloured by length.
+
+    ``df`` is :func:`chainopt.experiments.optimal_vs_pure.run`'s DataFrame
+    (columns ``family``, ``factors``, ``saving``).
+    """
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    ax = _axes(ax, figsize=(8, 4.8))
+    families = list(dict.fromkeys(df["family"]))
+    groups = [df.loc[df["family"] == f] for f in families]
+    positions = np.arange(1, len(families) + 1)
+    ax.boxplot(
+        [g["saving"].to_numpy(float) for g in groups], positions=positions, widths=0.55, whis=(5, 95),
+        showfliers=False, patch_artist=True, zorder=2,
+        boxprops={"facecolor": "none", "edgecolor": COLORS["optimal"], "linewidth": 1.6},
+        medianprops={"color": "black", "linewidth": 1.8},
+        whiskerprops={"color": COLORS["optimal"]}, capprops={"color": COLORS["optimal"]},
+    )
+    rng = np.random.default_rng(0)  # jitter only: the data are not random here
+    norm = LogNorm(vmin=float(df["factors"].min()), vmax=float(df["factors"].max()))
+    for x, g in zip(positions, groups):
+        dots = ax.scatter(
+            x + rng.uniform(-0.2, 0.2, len(g)), g["saving"].to_numpy(float), c=g["factors"].to_numpy(float),
+            cmap="viridis", norm=norm, s=9, alpha=0.55, linewidths=0, zorder=3,
+        )
+    top = float(df["saving"].max())
+    ax.set_yscale("log")
+    ax.set_ylim(0.85, top * 1.6)
+    _ratio_ticks(ax.yaxis, top * 1.6)
+    ax.axhline(1.0, color="gray", linestyle=":", linewidth=1, zorder=1)
+    labels = [
+        f"{f.replace('_', ' ')}\nmedian {float(g['saving'].median()):.3g}x\n"
+        f"{100 * float((g['saving'] == 1.0).mean()):.0f}% at 1x"
+        for f, g in zip(families, groups)
+    ]
+    ax.set_xticks(positions, labels, fontsize=9)
+    ax.set_xlim(0.5, len(families) + 0.5)
+    ax.set_xlabel("chain family, its median saving and the share of its chains where FWD or BWD is already optimal")
+    ax.set_ylabel("saving: min(FWD, BWD) / optimal\n(ratio of multiply-adds, log scale)")
+    ax.set_title(f"How much the optimal bracketing saves over the better pure mode ({len(df):,} chains)\n"
+                 "boxes: quartiles and median; whiskers: 5th to 95th percentile; one dot per chain",
+                 fontsize=10)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    bar = ax.figure.colorbar(dots, ax=ax, pad=0.01)
+    bar.set_label("factors in the chain (N - 1)")
+    values = sorted(df["factors"].unique())
+    _integer_ticks(bar.ax.yaxis, values)
+    return ax
+
+
+def plot_notes_claim(df, ax=None):
+    """Bars: how often the pure mode is optimal when an end dim is 1, per case and dim range.
+
+    ``df`` is :func:`chainopt.experiments.notes_claim.run`'s DataFrame
+    (columns ``source``, ``mode``, ``case``, ``dim_max``, ``holds``); only
+    its random chains are counted.
+    """
+    import numpy as np
+
+    ax = _axes(ax, figsize=(8, 4.6))
+    random = df[df["source"] == "random"]
+    ranges = sorted(random["dim_max"].unique())
+    share = random.groupby(["mode", "case", "dim_max"])["holds"].mean() * 100
+    bars = [
+        ("fwd", "others >= 2", "n_1 = 1, every other dim >= 2: FWD optimal", {}),
+        ("fwd", "another = 1", "n_1 = 1, another dim = 1: FWD optimal", {"hatch": "//", "alpha": 0.45}),
+        ("bwd", "others >= 2", "n_N = 1, every other dim >= 2: BWD optimal", {}),
+        ("bwd", "another = 1", "n_N = 1, another dim = 1: BWD optimal", {"hatch": "//", "alpha": 0.45}),
+    ]
+    width = 0.2
+    x = np.arange(len(ranges))
+    for i, (mode, case, label, style) in enumerate(bars):
+        heights = [float(share.get((mode, case, r), np.nan)) for r in ranges]
+        drawn = ax.bar(x + (i - 1.5) * width, heights, width, color=COLORS[mode], edgecolor=COLORS[mode],
+                       label=label, **style)
+        ax.bar_label(drawn, labels=[f"{h:.0f}%" for h in heights], fontsize=7, padding=1)
+    ax.set_xticks(x, [f"1..{r:,}" for r in ranges])
+    ax.set_xlabel("range the other dims are drawn from (log-uniform; from 2 when every other dim >= 2)")
+    ax.set_ylabel("chains where the pure mode is optimal (%)")
+    ax.set_ylim(0, 112)
+    ax.set_yticks([0, 20, 40, 60, 80, 100])
+    counts = random.groupby(["mode", "case", "dim_max"]).size()
+    ax.set_title(f"The notes' claim on random chains ({int(counts.min())} per bar): "
+                 "a scalar end makes its pure mode optimal\nunless another dim is also 1", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     return ax
 
 
@@ -186,4 +290,43 @@ def plot_saving_heatmap(predicted, interior: str, ax=None):
     ax.set_title(f"{interior} interior (max {values[row, col]:,.2f}x)", fontsize=10)
     bar = ax.figure.colorbar(image, ax=ax, label="better pure mode / optimal", shrink=0.85)
     _plain_log_colorbar(bar, top)
+    return ax
+
+
+def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_labels: int = 6):
+    """Median time vs multiply-adds on log axes, one colour per chain.
+
+    With ``fit`` (from :func:`chainopt.experiments.predicted_vs_measured.fit_rate`)
+    draws the fitted line; with ``inversions`` rings and labels (up to
+    ``max_labels``, the largest slowdowns) the plans that were slower than a
+    plan with more multiply-adds.
+    """
+    import numpy as np
+
+    ax = _axes(ax, figsize=(7.6, 5.4))
+    cmap = __import__("matplotlib").colormaps["tab10"]
+    for i, (chain, part) in enumerate(df.groupby("chain", sort=False)):
+        ax.scatter(part["multiply_adds"].astype(float), part["median_s"], s=22, color=cmap(i % 10), label=chain, alpha=0.85)
+    if fit is not None and np.isfinite(fit["gflops_fit"]):
+        x = np.geomspace(float(df["multiply_adds"].min()), float(df["multiply_adds"].max()), 50)
+        y = fit["overhead_s"] + x * 2 / (fit["gflops_fit"] * 1e9)
+        ax.plot(x, y, color="black", linewidth=1, label=f"fit: {fit['gflops_fit']:,.1f} GFLOP/s + {fit['overhead_s'] * 1e6:,.0f} us")
+    if inversions is not None and len(inversions):
+        ax.scatter(inversions["multiply_adds"].astype(float), inversions["median_s"], s=90, facecolors="none",
+                   edgecolors="black", linewidths=1.2, label="slower than a plan with more multiply-adds")
+        top = inversions.sort_values("slowdown", ascending=False).head(max_labels)
+        for k, r in enumerate(top.to_dict("records")):
+            ax.annotate(f"{r['plan']} ({r['slowdown']:.2f}x)", (float(r["multiply_adds"]), r["median_s"]),
+                        xytext=(8, -12 - 10 * (k % 3)), textcoords="offset points", fontsize=7,
+                        arrowprops={"arrowstyle": "-", "linewidth": 0.5})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("predicted multiply-adds")
+    ax.set_ylabel("measured median seconds")
+    title = "Time vs multiply-adds, every bracketing of small chains"
+    if fit is not None:
+        title += f" (Spearman {fit['spearman']:.3f})"
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
     return ax
