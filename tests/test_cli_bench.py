@@ -1,0 +1,100 @@
+"""``chainopt bench``: output formats, and one stderr line with exit 2 on bad input."""
+
+import importlib
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from chainopt.cli import main
+from chainopt.cli_bench import parse_bytes
+
+timing = importlib.import_module("chainopt.timing")
+
+pytestmark = pytest.mark.filterwarnings("ignore::chainopt.timing.TimingSpreadWarning")
+
+FAST = ["--peak-size", "8", "--repeats", "2"]
+
+
+def run(capsys, *argv):
+    status = main(["bench", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_text_table(capsys):
+    status, out, err = run(capsys, "20", "30", "5", "30", "20", *FAST)
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].endswith(":  " + lines[0].split(":  ", 1)[1]) and lines[0].startswith(" ")
+    assert any(line.lstrip().startswith("peak matmul rate:") for line in lines)
+    header = next(line for line in lines if line.startswith("strategy"))
+    assert header.split()[:3] == ["strategy", "plan", "multiply-adds"]
+    rows = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in ("fwd", "bwd", "optimal", "multi_dot")}
+    assert set(rows) == {"fwd", "bwd", "optimal", "multi_dot"}
+    assert "(A4 A3) (A2 A1)" in rows["optimal"] and "8,000" in rows["optimal"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
+def test_machine_formats(capsys, fmt):
+    status, out, _ = run(capsys, "4,5,6", "--strategies", "fwd,bwd", "--dtype", "float32", "--format", fmt, *FAST)
+    assert status == 0
+    if fmt == "csv":
+        df = pd.read_csv(io.StringIO(out))
+        assert list(df["strategy"]) == ["fwd", "bwd"] and (df["dtype"] == "float32").all()
+    elif fmt == "json":
+        data = json.loads(out)
+        assert data["chain"] == [4, 5, 6] and len(data["times"]) == 4
+    else:
+        assert out.startswith("|") and "| strategy |" in out
+
+
+def test_layers_and_seed(capsys):
+    status, out, _ = run(capsys, "5", "4", "3", "--layers", "mlp", "--seed", "3", "--format", "json", *FAST)
+    assert status == 0 and json.loads(out)["chain"] == [5, 4, 4, 3]
+    status, out, _ = run(capsys, "4", "4", "4", "--layers", "resnet", "--format", "json", *FAST)
+    assert status == 0 and "resnet" in json.loads(out)["layers"]
+
+
+def test_progress_goes_to_stderr(capsys):
+    status, out, err = run(capsys, "4", "5", "6", "--progress", "always", *FAST)
+    assert status == 0 and "chainopt bench: repeat 2/2" in err and "repeat 1/2" not in out
+    status, out, err = run(capsys, "4", "5", "6", "--progress", "never", *FAST)
+    assert err == ""
+
+
+def test_spread_warnings_become_notes(capsys, monkeypatch):
+    monkeypatch.setattr(timing, "time_interleaved", lambda funcs, **k: {n: [1e-3, 5e-3] for n in funcs})
+    status, out, err = run(capsys, "4", "5", "6", "--strategies", "fwd", *FAST)
+    assert status == 0
+    assert err.count("\n") == 1 and "note: fwd: the slowest repeat" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["100", "x"], "dim 'x' is not a whole number"),
+    (["100"], "a chain needs at least 2 dims"),
+    (["100", "0", "3"], "n_2 is 0"),
+    (["10", "20", "--strategies", "fwd,sideways"], "unknown strategy 'sideways'"),
+    (["10", "20", "30", "--layers", "resnet"], "needs equal dims"),
+    (["10", "20", "--budget", "1K"], "would need"),
+    (["10", "20", "--budget", "lots"], "budget 'lots' is not a size"),
+    (["10", "20", "--repeats", "0"], "need repeats >= 1"),
+    (["100000", "100000", "100000"], "would need"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, *argv, "--peak-size", "8")
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("chainopt: error: ") and message in err
+
+
+def test_argparse_errors_exit_2(capsys):
+    assert main(["bench", "10", "20", "--layers", "cnn"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid choice: 'cnn'" in err
+
+
+def test_parse_bytes():
+    assert parse_bytes("512M") == 512 * 2**20
+    assert parse_bytes("1.5GiB") == 3 * 2**29
+    assert parse_bytes("100") == 100
