@@ -29,7 +29,7 @@ DIMS_HELP = (
 )
 
 #: Modules that each add one subcommand (in ``--help`` order).
-SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench", "chainopt.cli_sweep"]
+SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench", "chainopt.cli_sweep", "chainopt.cli_reports"]
 
 
 class ChainoptArgumentParser(argparse.ArgumentParser):

@@ -215,6 +215,22 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     best_saving = {k: (v.item() if hasattr(v, "item") else v) for k, v in top.items()}
     per_interior = predicted.groupby("interior", sort=False)["saving"].max()
 
+    uniform = crossovers["uniform"]
+    moved = ", ".join(
+        f"{name} {_fmt_crossover(c['predicted'])}" for name, c in crossovers.items() if name in ("widening", "narrowing")
+    )
+    measured_note = ""
+    if measured is not None:
+        seen = [f"{name} {c['measured']:,.0f}" for name, c in crossovers.items() if c["measured"] is not None]
+        measured_note = " Measured on random Jacobians the FWD/BWD timing curves cross at n_1 = " + (
+            ", ".join(seen) if seen else "no point of the sweep"
+        ) + "."
+    reading = (
+        f"At n_N = {n_out}, FWD beats BWD below n_1* = {_fmt_crossover(uniform['predicted'])} for a uniform interior "
+        f"(exactly n_1 = n_N, as the closed forms say) and the crossover moves with the interior's end widths: {moved}; "
+        f"a symmetric bottleneck leaves it at n_1 = n_N but lets the optimum beat both modes by up to "
+        f"{per_interior['bottleneck']:,.1f}x.{measured_note}"
+    )
     rows = []
     for name, c in crossovers.items():
         rows.append(
@@ -233,6 +249,8 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
         rate = (measured["multiply_adds"] / measured["median_s"]).median() * 2 / 1e9
         rate_line = f"Measured points ran at a median {rate:,.1f} GFLOP/s (2 flops per multiply-add). "
     body = [
+        reading,
+        "",
         "Chains n_1 -> interior -> n_N. FWD is cheaper exactly when n_1 < n_1* = n_N P / (P + n_N (i_L - i_1)), "
         "with P the sum of products of neighbouring interior widths and i_1, i_L its first and last width. "
         f"Grid: n_1, n_N in {grid[0]}..{grid[-1]} (powers of two). " + rate_line,
@@ -261,6 +279,7 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     return {
         "crossovers": crossovers,
         "best_saving": best_saving,
+        "reading": reading,
         "n_out": n_out,
         "paths": paths,
         "predicted": predicted,

@@ -109,6 +109,12 @@ def _fmt_ratio(r: float) -> str:
     return f"{r:,.0f}x" if r >= 10 else f"{r:.2f}x"
 
 
+def _break_even(seconds) -> int:
+    """The smallest measured N from which chainopt is at least as fast as numpy's helper."""
+    faster = seconds.index[(seconds["chainopt"] <= seconds["numpy"]).to_numpy()]
+    return int(faster.min()) if len(faster) else int(seconds.index.max())
+
+
 def summary_table(df):
     """One row per N: seconds per method and numpy's and the textbook's time over chainopt's."""
     wide = df.pivot(index="factors", columns="method", values="seconds").reindex(columns=list(METHODS))
@@ -153,6 +159,15 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, limit_seconds
         for n, r in ratios.items()
     ]
     largest = int(seconds["chainopt"].dropna().index.max())
+    measured_ratios = [f"{_fmt_ratio(r)} at {n}" for n, r in ratios.items() if r is not None]
+    reading = (
+        f"chainopt's vectorised DP finds the exact optimal order of a {largest}-factor chain in "
+        f"{seconds.loc[largest, 'chainopt']:.3g} s; numpy's multi_dot helper (the same DP in a Python "
+        "double loop) is "
+        + (", ".join(measured_ratios) + " factors slower" if measured_ratios else "not measured at 256 or 1000 factors")
+        + f". Below about {_break_even(seconds)} factors numpy's and the textbook loop's lower fixed cost wins; "
+        "every method found the same optimal cost at every size."
+    )
     body = [
         "Median seconds to find the optimal bracketing of a random chain (dims 2..1000, seed "
         f"{seed}) by three implementations of the same O(N^3) DP; every method found the same cost "
@@ -172,4 +187,4 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, limit_seconds
         command="python experiments/dp_scaling.py" + (" --quick" if quick else ""),
         info=info,
     )
-    return {"ratios": ratios, "paths": [csv_path, png_path, md_path], "data": df}
+    return {"ratios": ratios, "reading": reading, "paths": [csv_path, png_path, md_path], "data": df}

@@ -295,6 +295,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     seed_row = df[(df["source"] == "seed notes") & (df["mode"] == "fwd")].iloc[0]
     return {
         "paths": [csv_path, png_path, md_path],
+        "reading": " ".join(reading(df)),
         "data": df,
         "holds": {key: float(v) for key, v in held.items()},
         "counterexamples": {mode: int((~random[random["mode"] == mode]["holds"]).sum()) for mode in CLAIMS},

@@ -343,6 +343,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     groups = df.groupby("family", sort=False)["saving"]
     return {
         "paths": [csv_path, png_path, md_path],
+        "reading": " ".join(reading(df)),
         "data": df,
         "max_saving": float(worst["saving"]),
         "max_saving_family": str(worst["family"]),

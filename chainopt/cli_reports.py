@@ -1,0 +1,191 @@
+"""``chainopt crossover`` and ``chainopt report``: run experiments, write reports/.
+
+The experiments live in :mod:`chainopt.experiments`; this module is their
+command-line shell: options, a progress bar on stderr, a one-screen summary,
+and the ``reports/README.md`` index.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from chainopt.errors import ChainoptError
+
+__all__ = ["add_parser", "Progress", "write_index"]
+
+
+class Progress:
+    """A progress line on stderr: redrawn in place on a terminal, one line per update otherwise."""
+
+    def __init__(self, total: int, stream=None):
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.start = time.perf_counter()
+        self.label = ""
+
+    def _line(self, message: str) -> str:
+        width = 24
+        filled = round(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        elapsed = time.perf_counter() - self.start
+        return f"[{bar}] {self.done}/{self.total} {elapsed:5.0f}s {message}"
+
+    def __call__(self, message: str) -> None:
+        line = self._line(message)
+        if self.tty:
+            columns = shutil.get_terminal_size((100, 20)).columns
+            self.stream.write("\r" + line[: columns - 1].ljust(columns - 1))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def advance(self, message: str = "") -> None:
+        self.done += 1
+        self(message)
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ChainoptError(f"--out {path!r} exists and is not a folder")
+    return out
+
+
+def add_parser(subparsers) -> None:
+    """Add the ``crossover`` and ``report`` subcommands."""
+    from chainopt.experiments import EXPERIMENTS
+
+    p = subparsers.add_parser(
+        "crossover",
+        help="FWD-vs-BWD crossover experiment: figures, CSV and a reading",
+        description=(
+            "Sweep n_1 and n_N of chains n_1 -> interior -> n_N over powers of two for several interior "
+            "shapes; locate where forward mode stops beating reverse mode (predicted exactly, and "
+            "measured on random Jacobians), and where the optimal bracketing beats both."
+        ),
+        epilog="example: chainopt crossover --quick --out /tmp/crossover",
+    )
+    p.add_argument("--out", default="reports", help="output folder (default: reports)")
+    p.add_argument("--quick", action="store_true", help="a small grid, a few seconds")
+    p.add_argument(
+        "--measure", action=__import__("argparse").BooleanOptionalAction, default=True,
+        help="time FWD/BWD/optimal on real Jacobians along n_1 (default: --measure)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random Jacobians (default 0)")
+    p.set_defaults(run=run_crossover)
+
+    p = subparsers.add_parser(
+        "report",
+        help="regenerate every report under reports/ and its README index",
+        description=(
+            "Run every experiment (" + ", ".join(EXPERIMENTS) + ") and write their CSV, PNG and markdown "
+            "files plus README.md, an index that embeds every figure with its reading. The full run "
+            "takes several minutes (the DP benchmark times numpy's helper up to 1000 factors)."
+        ),
+        epilog="example: chainopt report --quick --out /tmp/reports",
+    )
+    p.add_argument("--out", default="reports", help="output folder (default: reports)")
+    p.add_argument("--quick", action="store_true", help="small versions of every experiment (seconds)")
+    p.add_argument("--only", default=None, metavar="NAMES", help="comma-separated subset of: " + ", ".join(EXPERIMENTS))
+    p.add_argument("--seed", type=int, default=0, help="seed of every experiment (default 0)")
+    p.set_defaults(run=run_report)
+
+
+def run_crossover(args) -> int:
+    from chainopt.experiments import crossover
+
+    out = _out_dir(args.out)
+    progress = Progress(1)
+    try:
+        result = crossover.main(out, args.quick, measure_time=args.measure, seed=args.seed, progress=progress)
+    finally:
+        progress.close()
+    n_out = result["n_out"]
+    rows = [("interior", "widths", f"predicted n_1* (n_N={n_out})", "measured n_1*", "max saving")]
+    savings = result["predicted"].groupby("interior")["saving"].max()
+    for name, c in result["crossovers"].items():
+        measured = "-" if result["measured"] is None or name not in crossover.MEASURED_INTERIORS else (
+            "no crossing" if c["measured"] is None else f"{c['measured']:,.1f}"
+        )
+        predicted = "FWD always wins" if c["predicted"] is None else f"{float(c['predicted']):,.1f}"
+        rows.append((name, " -> ".join(map(str, c["interior"])), predicted, measured, f"{savings[name]:,.2f}x"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print("FWD is cheaper than BWD when n_1 < n_1*; chains n_1 -> widths -> n_N")
+    for k, r in enumerate(rows):
+        print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    print(result["reading"])
+    for path in result["paths"]:
+        print(f"wrote {path}")
+    return 0
+
+
+def run_report(args) -> int:
+    from chainopt.experiments import EXPERIMENTS, load
+
+    names = list(EXPERIMENTS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
+    modules = {name: load(name) for name in names}  # unknown names fail before any work
+    out = _out_dir(args.out)
+    progress = Progress(len(names))
+    results = {}
+    try:
+        for name, module in modules.items():
+            progress(f"{name}: starting")
+            results[name] = module.main(out, args.quick, seed=args.seed, progress=progress)
+            progress.advance(f"{name}: done")
+    finally:
+        progress.close()
+    index = write_index(out, results, quick=args.quick)
+    for name, result in results.items():
+        print(f"{name}: {result['reading']}")
+        print()
+    print(f"wrote {len(sum((r['paths'] for r in results.values()), []))} files and {index}")
+    return 0
+
+
+def write_index(out_dir, results: dict, *, quick: bool = False) -> Path:
+    """Write ``README.md`` in ``out_dir``: every experiment's figures and reading, and the machine.
+
+    Experiments run before but not in ``results`` keep their section if their
+    markdown page is still in ``out_dir``; they are listed by name only.
+    """
+    from chainopt.environment import machine_lines
+    from chainopt.experiments import CAPTIONS, EXPERIMENTS
+
+    out = Path(out_dir)
+    lines = [
+        "# chainopt reports",
+        "",
+        "Generated by `chainopt report" + (" --quick" if quick else "") + "` on this machine:",
+        "",
+        *machine_lines(),
+        "",
+        "Every figure below is embedded with what it shows; each section links its full page and data. "
+        "Costs are exact multiply-adds; times are medians over interleaved repeats.",
+        "",
+    ]
+    for name, (_, title, page_name) in EXPERIMENTS.items():
+        result = results.get(name)
+        page = out / page_name
+        if result is None:
+            if page.exists():
+                lines += [f"## {title}", "", f"Not rerun this time; see [{page.name}]({page.name}).", ""]
+            continue
+        files = [Path(p) for p in result["paths"]]
+        lines += [f"## {title}", "", result["reading"], ""]
+        for p in files:
+            if p.suffix == ".png":
+                lines += [f"![{title}]({p.name})", "", CAPTIONS.get(p.name, ""), ""]
+        lines += ["Files: " + ", ".join(f"[{p.name}]({p.name})" for p in files if p.suffix != ".png"), ""]
+    path = out / "README.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
