@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from chainopt.errors import ShapeError
@@ -71,6 +73,11 @@ def _as_value(v):
     """A float for scalars, a float ndarray otherwise (the one numeric normal form)."""
     a = np.asarray(v, dtype=float)
     return float(a) if a.ndim == 0 else a
+
+
+def _shape(v) -> tuple:
+    """``np.shape`` for the normal form (float or ndarray), without numpy's dispatch overhead."""
+    return v.shape if isinstance(v, np.ndarray) else () if isinstance(v, float) else np.shape(v)
 
 
 def value_of(x):
@@ -135,7 +142,7 @@ class Node:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(self.value)
+        return _shape(self.value)
 
     @property
     def ndim(self) -> int:
@@ -196,14 +203,14 @@ def constant(value, name: str | None = None) -> Node:
 
 def _fit(t, shape):
     """A tangent contribution broadcast to the node's shape."""
-    if np.shape(t) == shape:
+    if _shape(t) == shape:
         return t
     return np.broadcast_to(t, shape).astype(float)
 
 
 def _unbroadcast(g, shape):
     """An adjoint summed back over the axes broadcasting added (the mirror of :func:`_fit`)."""
-    if np.shape(g) == shape:
+    if _shape(g) == shape:
         return g
     g = np.asarray(g)
     g = g.sum(axis=tuple(range(g.ndim - len(shape))))
@@ -219,7 +226,7 @@ def _diagonal(d, arg_shape, out_shape) -> Partial:
     return Partial(
         jvp=lambda t: _fit(d * t, out_shape),
         vjp=lambda g: _unbroadcast(d * g, arg_shape),
-        madds=int(np.prod(out_shape, dtype=np.int64)),
+        madds=math.prod(out_shape),
     )
 
 
@@ -240,6 +247,8 @@ def _make(op, value, pairs):
 
 
 def _broadcast_shape(op, a, b):
+    if _shape(a) == _shape(b):
+        return _shape(a)
     try:
         return np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
@@ -253,27 +262,27 @@ def add(a, b):
     """``a + b``; both partials are +1."""
     av, bv = value_of(a), value_of(b)
     shape = _broadcast_shape("add", av, bv)
-    return _make("add", np.add(av, bv), [(a, _signed(+1, np.shape(av), shape)), (b, _signed(+1, np.shape(bv), shape))])
+    return _make("add", np.add(av, bv), [(a, _signed(+1, _shape(av), shape)), (b, _signed(+1, _shape(bv), shape))])
 
 
 def subtract(a, b):
     """``a - b``; partials +1 and -1."""
     av, bv = value_of(a), value_of(b)
     shape = _broadcast_shape("subtract", av, bv)
-    return _make("sub", np.subtract(av, bv), [(a, _signed(+1, np.shape(av), shape)), (b, _signed(-1, np.shape(bv), shape))])
+    return _make("sub", np.subtract(av, bv), [(a, _signed(+1, _shape(av), shape)), (b, _signed(-1, _shape(bv), shape))])
 
 
 def negative(a):
     """``-a``; partial -1."""
     av = value_of(a)
-    return _make("neg", np.negative(av), [(a, _signed(-1, np.shape(av), np.shape(av)))])
+    return _make("neg", np.negative(av), [(a, _signed(-1, _shape(av), _shape(av)))])
 
 
 def multiply(a, b):
     """``a * b`` elementwise; partials ``b`` and ``a``."""
     av, bv = value_of(a), value_of(b)
     shape = _broadcast_shape("multiply", av, bv)
-    return _make("mul", np.multiply(av, bv), [(a, _diagonal(bv, np.shape(av), shape)), (b, _diagonal(av, np.shape(bv), shape))])
+    return _make("mul", np.multiply(av, bv), [(a, _diagonal(bv, _shape(av), shape)), (b, _diagonal(av, _shape(bv), shape))])
 
 
 def divide(a, b):
@@ -281,9 +290,9 @@ def divide(a, b):
     av, bv = value_of(a), value_of(b)
     shape = _broadcast_shape("divide", av, bv)
     out = np.divide(av, bv)
-    pairs = [(a, _diagonal(1 / np.asarray(bv), np.shape(av), shape)) if isinstance(a, Node) else (a, None)]
+    pairs = [(a, _diagonal(1 / np.asarray(bv), _shape(av), shape)) if isinstance(a, Node) else (a, None)]
     if isinstance(b, Node):
-        pairs.append((b, _diagonal(-out / np.asarray(bv), np.shape(bv), shape)))
+        pairs.append((b, _diagonal(-out / np.asarray(bv), _shape(bv), shape)))
     return _make("div", out, pairs)
 
 
@@ -292,11 +301,11 @@ def power(a, b):
     av, bv = value_of(a), value_of(b)
     shape = _broadcast_shape("power", av, bv)
     out = np.power(av, bv)
-    pairs = [(a, _diagonal(bv * np.power(av, np.subtract(bv, 1)), np.shape(av), shape)) if isinstance(a, Node) else (a, None)]
+    pairs = [(a, _diagonal(bv * np.power(av, np.subtract(bv, 1)), _shape(av), shape)) if isinstance(a, Node) else (a, None)]
     if isinstance(b, Node):
         with np.errstate(divide="ignore", invalid="ignore"):
             d = np.where(np.equal(out, 0), 0.0, out * np.log(av))
-        pairs.append((b, _diagonal(d, np.shape(bv), shape)))
+        pairs.append((b, _diagonal(d, _shape(bv), shape)))
     return _make("pow", out, pairs)
 
 
@@ -364,9 +373,9 @@ def matmul(a, b):
     av, bv = value_of(a), value_of(b)
     a2, b2 = _as_matrix(av, "left"), _as_matrix(bv, "right")
     if a2.shape[1] != b2.shape[0]:
-        raise ShapeError(f"matmul: shapes {np.shape(av)} @ {np.shape(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})")
+        raise ShapeError(f"matmul: shapes {_shape(av)} @ {_shape(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})")
     out = np.matmul(av, bv)
-    shape, a_shape, b_shape = np.shape(out), np.shape(av), np.shape(bv)
+    shape, a_shape, b_shape = np.shape(out), _shape(av), _shape(bv)
     (m, p), q = a2.shape, b2.shape[1]
     wrt_a = Partial(
         jvp=lambda t: _as_value((_as_matrix(t, "left") @ b2).reshape(shape)),
