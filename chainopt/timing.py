@@ -56,6 +56,7 @@ __all__ = [
     "PeakRate",
     "peak_matmul_rate",
     "time_interleaved",
+    "build_jacobians",
     "check_spread",
     "TimingSpreadWarning",
     "LAYER_KINDS",
@@ -217,9 +218,27 @@ def _network_dims(dims: tuple[int, ...], layers: str) -> tuple[int, ...]:
     return dims
 
 
-def _make_jacobians(dims, layers, *, seed, dtype, activation, budget, strategies):
-    """``(mats, description)`` for a kind of layers on ``dims`` (memory checked before building)."""
+def build_jacobians(dims, layers: str = "random", *, seed=0, dtype=np.float64, activation: str = "tanh",
+                    budget: int | None = None, strategies: Sequence[str] = ("fwd", "bwd", "optimal")):
+    """``(mats, description)``: the Jacobians :func:`benchmark` runs for ``dims`` and a kind of layers.
+
+    ``'random'`` gives exactly ``dims``; ``'mlp'`` the chain
+    ``n_1, n_2, n_2, ..., n_N`` of ``layers.mlp(dims, activation, seed)`` at a
+    seeded random point; ``'resnet'`` needs equal dims.
+
+    Examples
+    --------
+    >>> mats, what = build_jacobians([5, 4, 3], "mlp", seed=0)
+    >>> [a.shape for a in mats], what
+    ([(4, 5), (4, 4), (3, 4)], "mlp([5, 4, 3], 'tanh'): Dense and tanh Jacobians at a random x")
+    """
     from chainopt import layers as L
+
+    if layers not in LAYER_KINDS:
+        raise ChainoptError(f"unknown layers {layers!r}; choose one of: {', '.join(LAYER_KINDS)}")
+    dims = as_chain(dims).dims
+    if layers == "resnet":
+        _network_dims(dims, layers)  # equal dims, or a clear error
 
     if layers == "random":
         mats = random_jacobians(dims, seed=seed, dtype=dtype, budget=budget, strategies=strategies)
@@ -498,7 +517,7 @@ def benchmark(
 
     if build:
         say(f"building {layers} Jacobians")
-        mats, described = _make_jacobians(dims, layers, seed=seed, dtype=result_dtype, activation=activation,
+        mats, described = build_jacobians(dims, layers, seed=seed, dtype=result_dtype, activation=activation,
                                           budget=budget, strategies=checks)
         arrays = check_jacobians(chain, mats, check_finite=True)
     else:
