@@ -117,8 +117,8 @@ class SweepReport:
                 "fate": [ev.names[a] for a in ev.fate[n]],
                 "sons": [ev.names[s] for s in ev.sons[n]],
             }
-            row |= {f"d{ev.names[n]}/d{x}": s[n] for x, s in zip(self.input_names, self.tangents)}
-            row |= {f"d{f}/d{ev.names[n]}": s[n] for f, s in zip(self.output_names, self.adjoints)}
+            row |= {f"dx_k/d{x}": s[n] for x, s in zip(self.input_names, self.tangents)}
+            row |= {f"d{f}/dx_k": s[n] for f, s in zip(self.output_names, self.adjoints)}
             rows.append(row)
         return rows
 
@@ -142,10 +142,10 @@ class SweepReport:
         lines = _header_lines(self.header())
         graph_rows = [("node", "definition", "value")] + [(r["node"], r["definition"], _num(r["value"])) for r in rows]
         tangent_rows = [("node", "Fate", *(f"dx_k/d{x}" for x in xs))] + [
-            (r["node"], ", ".join(r["fate"]) or "-", *(_num(r[f"d{r['node']}/d{x}"]) for x in xs)) for r in rows
+            (r["node"], ", ".join(r["fate"]) or "-", *(_num(r[f"dx_k/d{x}"]) for x in xs)) for r in rows
         ]
         adjoint_rows = [("node", "Son", *(f"d{f}/dx_k" for f in fs))] + [
-            (r["node"], ", ".join(r["sons"]) or "-", *(_num(r[f"d{f}/d{r['node']}"]) for f in fs)) for r in reversed(rows)
+            (r["node"], ", ".join(r["sons"]) or "-", *(_num(r[f"d{f}/dx_k"]) for f in fs)) for r in reversed(rows)
         ]
         x0, f0 = xs[0] if xs else "x", fs[0]
         sections = [
@@ -201,7 +201,7 @@ def _check_finite(report_rows, what):
     for r in report_rows:
         for k, v in r.items():
             if k.startswith("d") and "/" in k and not np.all(np.isfinite(v)):
-                raise NonFiniteError(f"{k} = {v} at {what}: the derivative is not finite there")
+                raise NonFiniteError(f"{k.replace('x_k', r['node'])} = {v} at {what}: the derivative is not finite there")
 
 
 def sweep_report(source: str, point: Mapping[str, float], *, all_nodes: bool = False) -> SweepReport:

@@ -1,0 +1,168 @@
+"""``chainopt sweep``: the notes' tables, every format, the Jacobian cost report, one-line errors."""
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainopt as co
+from chainopt.cli import main
+from chainopt.sweep_report import jacobian_report, layered_function, sweep_report
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def section(out, title):
+    """The rows of the text table whose title starts with ``title``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[start + 4:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_notes1_prints_graph_sweeps_and_derivative(capsys):
+    status, out, err = run(capsys, "sweep", "notes1", "--at", "x=2")
+    assert status == 0 and err == ""
+    assert "derivative:  dp/dx = 0.800280602197" in out and "value:  p = 1.52570179172" in out
+    graph = section(out, "graph (")
+    assert [r[0] for r in graph] == ["x", "y", "z", "p"] and graph[1][1] == "log(x)"
+    tangent = {r[0]: float(r[-1]) for r in section(out, "tangent sweep,")}
+    adjoint = {r[0]: float(r[-1]) for r in section(out, "adjoint sweep,")}
+    assert tangent["y"] == pytest.approx(0.5) and tangent["p"] == pytest.approx(0.800280602197)
+    assert [r[0] for r in section(out, "adjoint sweep,")] == ["p", "z", "y", "x"]  # k = N..1, as the notes
+    assert adjoint["y"] == pytest.approx(1 + 1 / (2 * math.sqrt(math.log(2)))) and adjoint["x"] == tangent["p"]
+
+
+def test_notes2_matches_the_golden_values(capsys):
+    status, out, _ = run(capsys, "sweep", "notes2", "--at", "x=1.5")
+    assert status == 0
+    assert "value:  f = -0.415021820604" in out and "derivative:  df/dx = -1.34250084076" in out
+    assert [r[0] for r in section(out, "graph (")] == list("xyznstuf")
+
+
+def test_the_issue_expression_and_json_give_the_same_data(capsys):
+    _, text, _ = run(capsys, "sweep", "log(x) + sqrt(log(x))", "--at", "x=2")
+    status, out, _ = run(capsys, "sweep", "log(x) + sqrt(log(x))", "--at", "x=2", "--format", "json")
+    data = json.loads(out)
+    assert status == 0 and data["at"] == {"x": 2.0}
+    assert data["derivatives"]["f"]["x"] == pytest.approx(0.8002806021972)
+    assert [n["node"] for n in data["nodes"]] == ["x", "v1", "v2", "f"]
+    assert data["nodes"][1] | {} == data["nodes"][1] and data["nodes"][1]["sons"] == ["v2", "f"]
+    assert data["nodes"][3]["dx_k/dx"] == pytest.approx(data["derivatives"]["f"]["x"], rel=1e-15)
+    assert data["nodes"][0]["df/dx_k"] == data["derivatives"]["f"]["x"] and data["nodes"][3]["df/dx_k"] == 1.0
+    assert "df/dx = 0.800280602197" in text
+
+
+def test_several_inputs_and_outputs(capsys):
+    status, out, _ = run(capsys, "sweep", "x*y, sin(x)", "--at", "x=1,y=2", "--format", "json")
+    data = json.loads(out)
+    assert status == 0
+    assert data["derivatives"] == {"f1": {"x": 2.0, "y": 1.0}, "f2": {"x": pytest.approx(math.cos(1)), "y": 0.0}}
+    assert [s["seed"] for s in data["tangent_sweeps"]] == ["x", "y"] and len(data["adjoint_sweeps"]) == 2
+
+
+def test_repeated_at_flags_and_gradient(capsys):
+    status, out, _ = run(capsys, "sweep", "x**2 * y + exp(y)", "--at", "x=3", "--at", "y=0")
+    assert status == 0 and "df/dx = 0, df/dy = 10" in out
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv"])
+def test_other_formats(capsys, fmt):
+    status, out, _ = run(capsys, "sweep", "notes1", "--at", "x=2", "--format", fmt)
+    assert status == 0
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [r["node"] for r in rows] == ["x", "y", "z", "p"]
+        assert float(rows[0]["dp/dx_k"]) == pytest.approx(0.8002806021972)
+        assert float(rows[3]["dx_k/dx"]) == pytest.approx(0.8002806021972)
+    else:
+        assert "| node | definition | value |" in out and "| p | y + z |" in out
+
+
+def test_jacobian_of_an_expression(capsys):
+    status, out, _ = run(capsys, "sweep", "x*y, sin(x), x+y", "--at", "x=1,y=2", "--jacobian")
+    assert status == 0 and "Jacobian:  3 x 2, tall" in out and "chain model: needs a layered function" in out
+    status, out, _ = run(capsys, "sweep", "x*y, sin(x), x+y", "--at", "x=1,y=2", "--jacobian", "-f", "json")
+    jac = json.loads(out)["jacobian"]
+    assert np.allclose(jac["jacobian"], [[2, 1], [math.cos(1), 0], [1, 1]])
+    assert jac["max_abs_difference_fwd_bwd"] == 0.0
+
+
+def test_jacobian_of_a_layered_chain_states_both_conventions(capsys):
+    status, out, _ = run(capsys, "sweep", "chain:4,8,3,1", "--jacobian")
+    assert status == 0
+    assert "counted = model:  yes" in out and "identity seed" in out and "Jacobians given" in out
+    assert "BWD (adjoint), 4.00x cheaper" in out
+    status, out, _ = run(capsys, "sweep", "chain:4,8,3,1", "--activation", "none", "--format", "json")
+    rows = {r["quantity"]: r for r in json.loads(out)["costs"]}
+    dims = [4, 8, 3, 1]
+    assert rows["counted by the sweeps"]["fwd"] == co.tangent_sweep_cost(dims) == 236
+    assert rows["counted by the sweeps"]["bwd"] == co.adjoint_sweep_cost(dims) == 59
+    assert rows["chain model FWD / BWD"]["fwd"] == co.fwd_cost(dims) and rows["activations"]["fwd"] == 0
+
+
+def test_layered_report_jacobian_matches_the_product_of_layer_jacobians():
+    f, x0, Ws = layered_function([3, 5, 2], activation="tanh", seed=1)
+    r = jacobian_report("chain:3,5,2", activation="tanh", seed=1)
+    expected = Ws[1] @ np.diag(1 - np.tanh(Ws[0] @ x0) ** 2) @ Ws[0]
+    assert np.allclose(r.matrix, expected) and r.mismatch < 1e-12
+    assert sum(r.fwd_madds) == 3 * (15 + 10 + 5) and sum(r.bwd_madds) == 2 * (15 + 10 + 5)
+
+
+def test_library_report_reads_both_sweeps():
+    r = sweep_report("notes2", {"x": 1.5})
+    assert r.derivative("f", "x", by="tangent") == pytest.approx(r.derivative("f", "x", by="adjoint"), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["sweep", "x.real", "--at", "x=1"], "attribute access is not allowed: 'x.real'"),
+        (["sweep", "import os", "--at", "x=1"], "import is not allowed"),
+        (["sweep", "open(x)", "--at", "x=1"], "calling 'open' is not allowed"),
+        (["sweep", "lambda: x", "--at", "x=1"], "lambda is not allowed"),
+        (["sweep", "[x for x in y]", "--at", "x=1"], "comprehension is not allowed"),
+        (["sweep", "log(x)"], "give the point to evaluate at"),
+        (["sweep", "log(x)", "--at", "x=-1"], "is nan at x=-1"),
+        (["sweep", "sqrt(x)", "--at", "x=0"], "not finite"),
+        (["sweep", "x*q", "--at", "x=1"], "variable 'q' has no value"),
+        (["sweep", "x", "--at", "x=one"], "not a number"),
+        (["sweep", "chain:4,x", "--jacobian"], "whole numbers"),
+        (["sweep", "chain:4", "--jacobian"], "at least 2 dims"),
+        (["sweep", "chain:4,2", "--at", "x=1"], "takes no input values"),
+        (["sweep", "chain:4,2", "--activation", "cosh"], "unknown activation 'cosh'"),
+        (["sweep", "x", "--at", "x=1", "--format", "yaml"], "invalid choice: 'yaml'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
+
+
+def test_subprocess_sweep_and_refusal():
+    ok = subprocess.run([sys.executable, "-m", "chainopt", "sweep", "notes2", "--at", "x=1.5"],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "df/dx = -1.34250084076" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "chainopt", "sweep", "__import__('os').system('echo hacked')", "--at", "x=1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout == "" and "hacked" not in bad.stdout
+    assert bad.stderr.count("\n") == 1 and "attribute access is not allowed" in bad.stderr
+
+
+def test_help_mentions_the_examples(capsys):
+    status, out, _ = run(capsys, "sweep", "--help")
+    assert status == 0 and "notes1" in out and "notes2" in out and "chain:" in out
