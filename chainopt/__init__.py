@@ -29,7 +29,7 @@ from chainopt.errors import (
 from chainopt.plan import Plan, Step
 from chainopt.report import CostReport, compare, cost_report
 from chainopt.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
-from chainopt import layers
+from chainopt import autodiff, layers
 from chainopt.execute import execute, multi_dot, multiply, random_jacobians, written_order
 from chainopt.timing import BenchmarkResult, TimingSpreadWarning, benchmark
 
@@ -67,6 +67,7 @@ __all__ = [
     "written_order",
     "random_jacobians",
     "layers",
+    "autodiff",
     "benchmark",
     "BenchmarkResult",
     "TimingSpreadWarning",
