@@ -50,10 +50,11 @@ QUICK_MEASURED_N_OUT = 64
 
 
 def predicted_crossover(interior, n_out: int) -> Fraction | None:
-    """The exact ``n_1`` where FWD and BWD cost the same, or ``None`` if FWD always wins.
+    """The exact ``n_1`` where FWD and BWD cost the same, or ``None`` if FWD is never dearer.
 
     FWD is strictly cheaper for ``n_1`` below the returned value and
-    strictly dearer above it.
+    strictly dearer above it. ``None`` means FWD costs less than BWD at
+    every ``n_1`` (or, for a single interior width, exactly the same).
 
     Examples
     --------

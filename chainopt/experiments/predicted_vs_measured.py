@@ -25,12 +25,13 @@ from chainopt.timing import time_interleaved
 
 __all__ = ["SMALL_CHAINS", "main", "inversions", "fit_rate"]
 
-#: Chains whose every bracketing is timed (5 factors: 14 bracketings each).
+#: Chains whose every bracketing is timed (5 factors: 14 bracketings; 6 factors: 42).
 SMALL_CHAINS = {
     "hourglass": (256, 1024, 32, 1024, 256, 128),
     "mlp": (784, 512, 256, 128, 64, 10),
     "bottleneck": (512, 1024, 16, 1024, 512, 64),
     "tall": (16, 64, 256, 512, 1024, 2048),
+    "mixed-6": (300, 40, 900, 60, 700, 20, 500),  # 6 factors: 42 bracketings
 }
 QUICK_SMALL_CHAINS = {"hourglass": (32, 128, 8, 128, 32, 16), "mlp": (98, 64, 32, 16, 8, 2)}
 #: Longer random chains: (name, factors, largest width); only fwd, bwd and optimal.
@@ -86,21 +87,25 @@ def run(*, quick: bool = False, repeats: int | None = None, seed: int = 0, progr
 
 
 def fit_rate(df) -> dict:
-    """Fit ``time = overhead + multiply_adds / rate`` (least squares) and the median rate.
+    """Fit ``time = overhead + 2 * multiply_adds / rate`` to the median times.
 
-    Returns ``gflops_median`` (median over points of 2 * madds / time),
-    ``gflops_fit`` and ``overhead_s`` (the fitted line), and ``spearman`` (rank
-    correlation of multiply-adds and median time over all points).
+    The fit minimises *relative* errors (each point weighted by 1/time, so
+    the small products count as much as the large ones) with both terms
+    non-negative (scipy's ``nnls``). Returns ``gflops_fit`` and
+    ``overhead_s`` (the fitted line), ``gflops_median`` (median over points
+    of 2 * madds / time) and ``spearman`` (rank correlation of multiply-adds
+    and median time over all points).
     """
+    from scipy.optimize import nnls
     from scipy.stats import spearmanr
 
     x = df["multiply_adds"].astype(float).to_numpy()
     y = df["median_s"].to_numpy()
-    slope, intercept = np.polyfit(x, y, 1)
+    (overhead, seconds_per_madd), _ = nnls(np.column_stack([1 / y, x / y]), np.ones_like(y))
     return {
         "gflops_median": float(np.median(2 * x / y) / 1e9),
-        "gflops_fit": float(2 / slope / 1e9) if slope > 0 else float("nan"),
-        "overhead_s": float(intercept),
+        "gflops_fit": float(2 / seconds_per_madd / 1e9) if seconds_per_madd > 0 else float("nan"),
+        "overhead_s": float(overhead),
         "spearman": float(spearmanr(x, y).statistic),
     }
 

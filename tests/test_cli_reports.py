@@ -1,0 +1,41 @@
+"""``chainopt report``: runs experiments, shows progress on stderr, writes the README index."""
+
+import io
+
+from chainopt.cli import main as cli_main
+from chainopt.cli_reports import Progress
+
+
+def test_report_subset_writes_index_with_every_figure(tmp_path, capsys):
+    status = cli_main(["report", "--quick", "--only", "notes_claim,dp_scaling", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert "[" in err and "2/2" in err  # the progress line reached the end
+    index = (tmp_path / "README.md").read_text()
+    assert "![The notes' claim: n_1 = 1 makes FWD optimal](notes_claim.png)" in index
+    assert "(dp_scaling.png)" in index and "BLAS:" in index and "date:" in index
+    for png in ("notes_claim.png", "dp_scaling.png"):
+        assert (tmp_path / png).exists()
+    assert "notes_claim:" in out and "dp_scaling:" in out
+    # a later partial run keeps the earlier sections, marked as not rerun
+    assert cli_main(["report", "--quick", "--only", "notes_claim", "--out", str(tmp_path)]) == 0
+    index = (tmp_path / "README.md").read_text()
+    assert "Not rerun this time; see [dp_scaling.md](dp_scaling.md)" in index
+
+
+def test_report_unknown_experiment_is_one_line_exit_2(tmp_path, capsys):
+    assert cli_main(["report", "--only", "crossover,nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown experiment 'nope'" in err
+    assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_progress_line_without_a_terminal():
+    stream = io.StringIO()
+    progress = Progress(4, stream=stream)
+    progress("starting")
+    progress.advance("one done")
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("[------------------------] 0/4") and lines[0].endswith("starting")
+    assert lines[1].startswith("[######------------------] 1/4")

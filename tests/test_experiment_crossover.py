@@ -1,0 +1,84 @@
+"""Smoke and oracle tests of the crossover experiment and the ``chainopt crossover`` command."""
+
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import chainopt as co
+from chainopt.cli import main as cli_main
+from chainopt.experiments import crossover
+
+
+@given(st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
+def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data):
+    cross = crossover.predicted_crossover(interior, n_out)
+    n_in = data.draw(st.integers(1, 2000))
+    fwd, bwd = co.fwd_cost([n_in, *interior, n_out]), co.bwd_cost([n_in, *interior, n_out])
+    if cross is None:
+        assert fwd < bwd or (len(interior) == 1 and fwd == bwd)
+    elif n_in < cross:
+        assert fwd < bwd
+    elif n_in > cross:
+        assert fwd > bwd
+    else:
+        assert fwd == bwd
+
+
+def test_uniform_interior_crosses_at_n_in_equal_n_out():
+    for n_out in (1, 7, 256, 4096):
+        assert crossover.predicted_crossover((256, 256, 256), n_out) == Fraction(n_out)
+
+
+def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
+    result = crossover.main(tmp_path, quick=True)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {
+        "crossover.csv", "crossover_measured.csv", "crossover.md",
+        "crossover_sweep.png", "crossover_heatmap.png", "crossover_saving.png",
+    }
+    predicted = pd.read_csv(tmp_path / "crossover.csv")
+    uniform = predicted[predicted["interior"] == "uniform"]
+    # the uniform-interior crossover is exactly the diagonal n_1 = n_N
+    assert ((uniform["fwd"] < uniform["bwd"]) == (uniform["n_in"] < uniform["n_out"])).all()
+    assert ((uniform["fwd"] == uniform["bwd"]) == (uniform["n_in"] == uniform["n_out"])).all()
+    # exact ints and the optimum never worse than either pure mode
+    assert (predicted["optimal"] <= predicted[["fwd", "bwd"]].min(axis=1)).all()
+    row = predicted.iloc[5]
+    dims = [row["n_in"], *crossover.INTERIORS[row["interior"]], row["n_out"]]
+    assert row["fwd"] == co.fwd_cost(dims) and row["optimal"] == co.plan(dims, "optimal").cost
+    assert result["crossovers"]["uniform"]["predicted"] == result["n_out"]
+    assert result["best_saving"]["interior"] == "bottleneck" and result["best_saving"]["saving"] > 5
+    measured = pd.read_csv(tmp_path / "crossover_measured.csv")
+    assert set(measured["strategy"]) == {"fwd", "bwd", "optimal"}
+    assert (measured["median_s"] > 0).all() and (measured["repeats"] == 3).all()
+    text = (tmp_path / "crossover.md").read_text()
+    assert "![FWD vs BWD along n_1](crossover_sweep.png)" in text and "BLAS" in text
+    for png in ("crossover_sweep.png", "crossover_heatmap.png", "crossover_saving.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_measured_crossover_interpolates_the_sign_change():
+    rows = []
+    for n_in, fwd, bwd in [(1, 1.0, 4.0), (4, 2.0, 4.0), (16, 8.0, 4.0)]:
+        rows += [{"interior": "u", "n_in": n_in, "strategy": "fwd", "median_s": fwd},
+                 {"interior": "u", "n_in": n_in, "strategy": "bwd", "median_s": bwd}]
+    seen = crossover.measured_crossover(pd.DataFrame(rows), "u")
+    assert seen == pytest.approx(8.0)  # log-linear: log(2/4) -> log(8/4) over log2 4 -> 16
+
+
+def test_cli_crossover_no_measure(tmp_path, capsys):
+    assert cli_main(["crossover", "--quick", "--no-measure", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "uniform" in out and "FWD always wins" not in out.splitlines()[2]
+    assert not (tmp_path / "crossover_measured.csv").exists()
+    assert (tmp_path / "crossover_heatmap.png").exists()
+
+
+def test_cli_crossover_out_is_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert cli_main(["crossover", "--quick", "--out", str(target)]) == 2
+    assert "is not a folder" in capsys.readouterr().err

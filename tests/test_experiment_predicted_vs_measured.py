@@ -1,0 +1,42 @@
+"""Smoke test of the predicted-vs-measured experiment; its fit and inversion logic on made-up data."""
+
+import pandas as pd
+import pytest
+
+from chainopt.experiments import predicted_vs_measured as pvm
+
+
+def test_quick_main(tmp_path):
+    result = pvm.main(tmp_path, quick=True)
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "predicted_vs_measured.csv", "predicted_vs_measured.png", "predicted_vs_measured.md",
+    }
+    df = pd.read_csv(tmp_path / "predicted_vs_measured.csv")
+    # every bracketing of each 5-factor chain (14), plus up to 3 plans of the long one
+    assert (df[df["kind"] == "every bracketing"].groupby("chain").size() == 14).all()
+    assert (df["median_s"] > 0).all() and (df["min_s"] <= df["median_s"]).all()
+    assert -1 <= result["fit"]["spearman"] <= 1 and result["fit"]["gflops_fit"] > 0
+    assert "Spearman" not in result["reading"] and "rank correlation" in result["reading"]
+
+
+def test_fit_recovers_a_known_rate_and_overhead():
+    madds = [1e6, 1e7, 1e8, 1e9]
+    df = pd.DataFrame({"multiply_adds": madds, "median_s": [1e-5 + 2 * m / 50e9 for m in madds]})
+    fit = pvm.fit_rate(df)
+    assert fit["gflops_fit"] == pytest.approx(50, rel=1e-6)
+    assert fit["overhead_s"] == pytest.approx(1e-5, rel=1e-6)
+    assert fit["spearman"] == pytest.approx(1.0)
+
+
+def test_inversions_respect_the_noise_margin():
+    df = pd.DataFrame(
+        {
+            "chain": ["c"] * 3,
+            "plan": ["cheap-but-slow", "dear-but-fast", "noise"],
+            "multiply_adds": [100, 200, 150],
+            "median_s": [3.0, 1.0, 1.05],
+        }
+    )
+    inv = pvm.inversions(df, margin=1.10)
+    assert list(inv["plan"]) == ["cheap-but-slow"]
+    assert inv.iloc[0]["faster_plan"] == "dear-but-fast" and inv.iloc[0]["slowdown"] == pytest.approx(3.0)
