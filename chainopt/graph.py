@@ -237,13 +237,16 @@ def _signed(sign, arg_shape, out_shape) -> Partial:
     return Partial(jvp=lambda t: _fit(-t, out_shape), vjp=lambda g: _unbroadcast(-g, arg_shape), madds=0)
 
 
-def _make(op, value, pairs):
-    """A node for ``value`` with the Node arguments in ``pairs`` [(arg, Partial)]; a constant if none."""
-    pairs = [(a, p) for a, p in pairs if isinstance(a, Node)]
+def _make(op, value, rules):
+    """A node for ``value`` from ``rules`` [(argument, () -> Partial)]; a plain constant if no argument is a Node.
+
+    The partials are built only for arguments that are nodes.
+    """
     value = _as_value(value)
-    if not pairs:
+    fate = [(arg, rule) for arg, rule in rules if isinstance(arg, Node)]
+    if not fate:
         return value
-    return Node(value, op, [a for a, _ in pairs], [p for _, p in pairs])
+    return Node(value, op, [arg for arg, _ in fate], [rule() for _, rule in fate])
 
 
 def _broadcast_shape(op, a, b):
@@ -261,52 +264,52 @@ def _broadcast_shape(op, a, b):
 def add(a, b):
     """``a + b``; both partials are +1."""
     av, bv = value_of(a), value_of(b)
-    shape = _broadcast_shape("add", av, bv)
-    return _make("add", np.add(av, bv), [(a, _signed(+1, _shape(av), shape)), (b, _signed(+1, _shape(bv), shape))])
+    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("add", av, bv)
+    return _make("add", np.add(av, bv), [(a, lambda: _signed(+1, sa, s)), (b, lambda: _signed(+1, sb, s))])
 
 
 def subtract(a, b):
     """``a - b``; partials +1 and -1."""
     av, bv = value_of(a), value_of(b)
-    shape = _broadcast_shape("subtract", av, bv)
-    return _make("sub", np.subtract(av, bv), [(a, _signed(+1, _shape(av), shape)), (b, _signed(-1, _shape(bv), shape))])
+    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("subtract", av, bv)
+    return _make("sub", np.subtract(av, bv), [(a, lambda: _signed(+1, sa, s)), (b, lambda: _signed(-1, sb, s))])
 
 
 def negative(a):
     """``-a``; partial -1."""
     av = value_of(a)
-    return _make("neg", np.negative(av), [(a, _signed(-1, _shape(av), _shape(av)))])
+    return _make("neg", np.negative(av), [(a, lambda: _signed(-1, _shape(av), _shape(av)))])
 
 
 def multiply(a, b):
     """``a * b`` elementwise; partials ``b`` and ``a``."""
     av, bv = value_of(a), value_of(b)
-    shape = _broadcast_shape("multiply", av, bv)
-    return _make("mul", np.multiply(av, bv), [(a, _diagonal(bv, _shape(av), shape)), (b, _diagonal(av, _shape(bv), shape))])
+    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("multiply", av, bv)
+    return _make("mul", np.multiply(av, bv), [(a, lambda: _diagonal(bv, sa, s)), (b, lambda: _diagonal(av, sb, s))])
 
 
 def divide(a, b):
-    """``a / b`` elementwise; partials ``1/b`` and ``-a/b^2``."""
+    """``a / b`` elementwise; partials ``1/b`` and ``-a/b^2 = -(a/b)/b``."""
     av, bv = value_of(a), value_of(b)
-    shape = _broadcast_shape("divide", av, bv)
+    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("divide", av, bv)
     out = np.divide(av, bv)
-    pairs = [(a, _diagonal(1 / np.asarray(bv), _shape(av), shape)) if isinstance(a, Node) else (a, None)]
-    if isinstance(b, Node):
-        pairs.append((b, _diagonal(-out / np.asarray(bv), _shape(bv), shape)))
-    return _make("div", out, pairs)
+    return _make("div", out, [(a, lambda: _diagonal(np.divide(1.0, bv), sa, s)),
+                              (b, lambda: _diagonal(-out / bv, sb, s))])
+
+
+def _log_base_partial(out, av):
+    """``a^b log a``, taken as 0 where ``a^b`` is 0 (the limit for ``a -> 0+``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.equal(out, 0), 0.0, out * np.log(av))
 
 
 def power(a, b):
     """``a ** b`` elementwise; partials ``b a^(b-1)`` and ``a^b log a``."""
     av, bv = value_of(a), value_of(b)
-    shape = _broadcast_shape("power", av, bv)
+    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("power", av, bv)
     out = np.power(av, bv)
-    pairs = [(a, _diagonal(bv * np.power(av, np.subtract(bv, 1)), _shape(av), shape)) if isinstance(a, Node) else (a, None)]
-    if isinstance(b, Node):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.where(np.equal(out, 0), 0.0, out * np.log(av))
-        pairs.append((b, _diagonal(d, _shape(bv), shape)))
-    return _make("pow", out, pairs)
+    return _make("pow", out, [(a, lambda: _diagonal(bv * np.power(av, np.subtract(bv, 1)), sa, s)),
+                              (b, lambda: _diagonal(_log_base_partial(out, av), sb, s))])
 
 
 # -- elementwise functions: (value, derivative from input x and output y) ------
@@ -338,7 +341,7 @@ def _elementwise(name):
     def apply(x):
         xv = np.asarray(value_of(x))
         y = f(xv)
-        return _make(name, y, [(x, _diagonal(df(xv, y), xv.shape, xv.shape))] if isinstance(x, Node) else [])
+        return _make(name, y, [(x, lambda: _diagonal(df(xv, y), xv.shape, xv.shape))])
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"``{name}(x)`` elementwise, with its derivative as a diagonal partial."
@@ -387,7 +390,7 @@ def matmul(a, b):
         vjp=lambda g: _as_value((a2.T @ np.reshape(g, (m, q))).reshape(b_shape)),
         madds=m * p * q,
     )
-    return _make("matmul", out, [(a, wrt_a), (b, wrt_b)])
+    return _make("matmul", out, [(a, lambda: wrt_a), (b, lambda: wrt_b)])
 
 
 def dot(a, b):
@@ -398,7 +401,7 @@ def dot(a, b):
 def transpose(a):
     """``a.T``; the partial only moves entries (no multiply-adds)."""
     av = value_of(a)
-    return _make("transpose", np.transpose(av), [(a, Partial(jvp=np.transpose, vjp=np.transpose, madds=0))])
+    return _make("transpose", np.transpose(av), [(a, lambda: Partial(jvp=np.transpose, vjp=np.transpose, madds=0))])
 
 
 def sum(a, axis=None):  # noqa: A001 (mirrors numpy's name)
@@ -411,4 +414,4 @@ def sum(a, axis=None):  # noqa: A001 (mirrors numpy's name)
         return _as_value(np.broadcast_to(g if axis is None else np.expand_dims(g, axis), shape).copy())
 
     partial = Partial(jvp=lambda t: _as_value(np.sum(t, axis=axis)), vjp=spread, madds=0)
-    return _make("sum", np.sum(av, axis=axis), [(a, partial)])
+    return _make("sum", np.sum(av, axis=axis), [(a, lambda: partial)])
