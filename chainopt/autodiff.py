@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainopt import graph as _graph
 from chainopt.errors import ChainoptError, ShapeError
 from chainopt.graph import (
     ELEMENTWISE,
@@ -72,34 +73,7 @@ from chainopt.graph import (
 )
 
 __all__ = [
-    # the graph (re-exported from chainopt.graph)
-    "Node",
-    "Partial",
-    "variable",
-    "constant",
-    "value_of",
-    "ELEMENTWISE",
-    "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "power",
-    "negative",
-    "matmul",
-    "dot",
-    "transpose",
-    "sum",
-    "log",
-    "exp",
-    "sqrt",
-    "sin",
-    "cos",
-    "tan",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "softplus",
-    "asinh",
+    *_graph.__all__,  # the graph, re-exported
     # the sweeps
     "topological_order",
     "Sweep",
