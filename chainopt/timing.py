@@ -116,7 +116,7 @@ def peak_matmul_rate(size: int = 2000, *, repeats: int = 3, seed=0, budget: int 
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((size, size))
     b = rng.standard_normal((size, size))
-    times = time_interleaved({"peak": lambda: a @ b}, repeats=repeats, warmup=1)["peak"]
+    times = time_interleaved({"peak": lambda: a @ b}, repeats=repeats, warmup=1, prime=False)["peak"]
     return PeakRate(gflops=2 * size**3 / min(times) / 1e9, size=size, seconds=tuple(times))
 
 
@@ -134,6 +134,7 @@ def time_interleaved(
     *,
     repeats: int = 7,
     warmup: int = 1,
+    prime: bool = True,
     progress: Callable[[str], None] | None = None,
     timer: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
@@ -142,11 +143,18 @@ def time_interleaved(
     Returns every repeat's seconds, per name, in order. Each call's result is
     discarded inside the timed interval, so freeing it is timed too.
 
+    With ``prime`` (the default) every timed call is immediately preceded by
+    one untimed call of the same function. Without it, a cheap order timed
+    right after an expensive one finds its operands evicted from the cache by
+    the other's intermediates, and its time depends on its neighbour: on a
+    1 -> 200 -> ... -> 1000 chain the optimal plan, identical to fwd, measured
+    1.65x fwd's time when it ran right after bwd's 800M multiply-adds.
+
     Examples
     --------
     >>> calls = []
     >>> times = time_interleaved({"A": lambda: calls.append("A"), "B": lambda: calls.append("B")},
-    ...                          repeats=2, warmup=1)
+    ...                          repeats=2, warmup=1, prime=False)
     >>> "".join(calls), [len(t) for t in times.values()]
     ('ABABAB', [2, 2])
     """
@@ -160,6 +168,8 @@ def time_interleaved(
         if progress is not None:
             progress(f"repeat {r + 1}/{repeats}")
         for name, f in funcs.items():
+            if prime:
+                f()
             start = timer()
             f()
             times[name].append(timer() - start)
@@ -274,6 +284,8 @@ class BenchmarkResult:
     dtype : str
         The result dtype.
     repeats, warmup : int
+    prime : bool
+        Whether each timed call was preceded by an untimed call of the same strategy.
     times : pandas.DataFrame
         Tidy, one row per (strategy, repeat): ``strategy``, ``repeat`` (0-based,
         in the order run) and ``seconds``.
@@ -296,6 +308,7 @@ class BenchmarkResult:
     dtype: str
     repeats: int
     warmup: int
+    prime: bool
     times: object
     summary: object
     peak: PeakRate | None
@@ -320,7 +333,8 @@ class BenchmarkResult:
             ("chain", f"{c}  ({c.n_factors} factor{'s' * (c.n_factors != 1)}, Jacobian {c.shape[0]} x {c.shape[1]})"),
             ("layers", self.layers),
             ("dtype", self.dtype),
-            ("repeats", f"{self.repeats} timed, interleaved, after {self.warmup} warm-up round(s) and one checked run"),
+            ("repeats", f"{self.repeats} timed, interleaved, after {self.warmup} warm-up round(s) and one checked run"
+                        + ("; each timed call right after an untimed one of the same strategy" if self.prime else "")),
         ]
 
     def format(self, fmt: str = "text") -> str:
@@ -389,6 +403,7 @@ class BenchmarkResult:
             "machine": self.machine,
             "repeats": self.repeats,
             "warmup": self.warmup,
+            "prime": self.prime,
             "summary": records(self.summary),
             "times": records(self.times),
         }
@@ -410,6 +425,7 @@ def benchmark(
     activation: str = "tanh",
     peak_size: int | None = 2000,
     budget: int | None = None,
+    prime: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> BenchmarkResult:
     """Execute several orders on the same Jacobians, check they agree, and time them.
@@ -442,6 +458,9 @@ def benchmark(
         ``None`` skips it.
     budget : int or None
         Bytes allowed for everything the run allocates; ``None``: the default.
+    prime : bool
+        Precede every timed call by an untimed call of the same strategy, so
+        each is timed with its own operands in cache (see :func:`time_interleaved`).
     progress : callable or None
         Called with a short message at each stage (the library never prints).
 
@@ -561,7 +580,7 @@ def benchmark(
     del reference, scale, bound
 
     say(f"timing {', '.join(strategies)}: {warmup} warm-up round(s), {repeats} interleaved repeats")
-    times = time_interleaved(funcs, repeats=repeats, warmup=warmup, progress=say)
+    times = time_interleaved(funcs, repeats=repeats, warmup=warmup, prime=prime, progress=say)
     check_spread(times, stacklevel=3)
 
     rows = [(name, r, t) for name in strategies for r, t in enumerate(times[name])]
@@ -591,6 +610,7 @@ def benchmark(
         dtype=result_dtype.name,
         repeats=repeats,
         warmup=warmup,
+        prime=prime,
         times=tidy,
         summary=summary,
         peak=peak,

@@ -146,9 +146,24 @@ def test_repeats_are_interleaved_after_warmup():
     calls = []
     clock = iter(range(100))
     funcs = {name: (lambda name=name: calls.append(name)) for name in "ABC"}
-    times = time_interleaved(funcs, repeats=3, warmup=2, timer=lambda: next(clock))
+    times = time_interleaved(funcs, repeats=3, warmup=2, prime=False, timer=lambda: next(clock))
     assert "".join(calls) == "ABC" * 5
     assert times == {"A": [1, 1, 1], "B": [1, 1, 1], "C": [1, 1, 1]}
+
+
+def test_primed_repeats_call_each_function_right_before_timing_it():
+    calls, log = [], []
+    clock = iter(range(100))
+
+    def timer():
+        log.append("".join(calls))  # what had run when the clock was read
+        return next(clock)
+
+    funcs = {name: (lambda name=name: calls.append(name)) for name in "AB"}
+    time_interleaved(funcs, repeats=2, warmup=1, timer=timer)
+    assert "".join(calls) == "AB" + "AABB" * 2
+    # the clock starts right after the untimed call and stops right after the timed one
+    assert log == ["ABA", "ABAA", "ABAAB", "ABAABB", "ABAABBA", "ABAABBAA", "ABAABBAAB", "ABAABBAABB"]
 
 
 def test_progress_is_reported_per_repeat():
