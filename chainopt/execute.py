@@ -221,7 +221,7 @@ def check_memory(estimate: MemoryEstimate, budget: int | None = None, *, what: s
             return
         available, source = available_memory()
         budget = int(available * BUDGET_FRACTION)
-        origin = f", {BUDGET_FRACTION:g} of the {_human(available)} available ({source})"
+        origin = f", {BUDGET_FRACTION:g} of the {_human(available)} available per {source}"
     else:
         origin = ""
     if needed > budget:

@@ -333,8 +333,8 @@ class BenchmarkResult:
             ("chain", f"{c}  ({c.n_factors} factor{'s' * (c.n_factors != 1)}, Jacobian {c.shape[0]} x {c.shape[1]})"),
             ("layers", self.layers),
             ("dtype", self.dtype),
-            ("repeats", f"{self.repeats} timed, interleaved, after {self.warmup} warm-up round(s) and one checked run"
-                        + ("; each timed call right after an untimed one of the same strategy" if self.prime else "")),
+            ("repeats", f"{self.repeats} per strategy, interleaved{', each primed by an untimed call' if self.prime else ''}; "
+                        f"{self.warmup} warm-up round(s) first"),
         ]
 
     def format(self, fmt: str = "text") -> str:

@@ -206,7 +206,7 @@ def test_default_budget_is_a_fraction_of_available_memory(monkeypatch):
 
     monkeypatch.setattr(ex, "available_memory", lambda: (4 * BUDGET_FLOOR, "test"))
     check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR, 8))  # exactly half: allowed
-    with pytest.raises(MemoryBudgetError, match=r"0.5 of the 256.0 MiB available \(test\)"):
+    with pytest.raises(MemoryBudgetError, match=r"0.5 of the 256.0 MiB available per test\)"):
         check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR + 1, 8))
     # below the floor the available memory is not even read
     monkeypatch.setattr(ex, "available_memory", lambda: pytest.fail("read /proc/meminfo"))
