@@ -295,8 +295,9 @@ def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list
             f"{chain.n_factors} factor{'s' * (chain.n_factors != 1)} (A_1..A_{chain.n_factors}, layer order)"
         )
     arrays = []
+    dims = chain.dims
     for k, m in enumerate(mats, start=1):
-        a = np.asarray(m)
+        a = m if type(m) is np.ndarray else np.asarray(m)
         if a.dtype.kind not in _KINDS:
             why = "bool (@ on bools is logical, not arithmetic)" if a.dtype.kind == "b" else str(a.dtype)
             raise ShapeError(
@@ -307,7 +308,7 @@ def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list
                 f"A_{k} is a {a.ndim}-D array of shape {a.shape}; Jacobians must be 2-D, "
                 f"A_{k} of shape {chain.factor_shape(k)}"
             )
-        if a.shape != chain.factor_shape(k):
+        if a.shape != (dims[k], dims[k - 1]):
             raise ShapeError(f"A_{k} has shape {a.shape} but the chain {chain} needs {chain.factor_shape(k)}")
         arrays.append(a)
     if check_finite:
@@ -324,11 +325,12 @@ def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list
 
 def _run(plan: Plan, arrays: list[np.ndarray]) -> np.ndarray:
     """The executor's loop: ``plan.splits`` in order, each intermediate dropped once consumed."""
-    live: dict[tuple[int, int], np.ndarray] = {}
+    # Live intermediates are disjoint factor ranges, so each is keyed by its first factor.
+    live: dict[int, np.ndarray] = {}
     for lo, mid, hi in plan.splits:
-        right = live.pop((lo, mid)) if lo < mid else arrays[lo]
-        left = live.pop((mid + 1, hi)) if mid + 1 < hi else arrays[hi]
-        live[(lo, hi)] = left @ right
+        right = live.pop(lo) if lo < mid else arrays[lo]
+        left = live.pop(mid + 1) if mid + 1 < hi else arrays[hi]
+        live[lo] = left @ right
         del left, right
     if not live:  # one factor: the Jacobian is A_1 itself
         return arrays[0].copy()
@@ -385,11 +387,13 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
         )
     arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)
     itemsize = np.result_type(*arrays).itemsize
-    check_memory(
-        MemoryEstimate(inputs=0, intermediates=plan.peak_memory * itemsize, itemsize=itemsize),
-        budget,
-        what=f"executing {plan}" if len(str(plan)) <= 60 else "executing this plan",
-    )
+    needed = plan.peak_memory * itemsize
+    if needed > (BUDGET_FLOOR if budget is None else budget):  # the common case skips the full check
+        check_memory(
+            MemoryEstimate(inputs=0, intermediates=needed, itemsize=itemsize),
+            budget,
+            what=f"executing {plan}" if len(str(plan)) <= 60 else "executing this plan",
+        )
     return _run(plan, arrays)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import math
 import numbers
 import statistics
 import time
@@ -56,6 +57,7 @@ __all__ = [
     "PeakRate",
     "peak_matmul_rate",
     "time_interleaved",
+    "autorange",
     "build_jacobians",
     "check_spread",
     "TimingSpreadWarning",
@@ -129,50 +131,86 @@ def _count(value, name: str, *, minimum: int) -> int:
     return int(value)
 
 
+def autorange(funcs: Mapping[str, Callable[[], object]], min_time: float,
+              *, timer: Callable[[], float] = time.perf_counter) -> dict[str, int]:
+    """Calls per measurement for each function, so that one measurement takes at least ``min_time`` s.
+
+    timeit's idea: a cheap function is timed over many calls, so a cold
+    first call and the clock's resolution are amortized. Each function is
+    timed once (after the caller's warm-up) to choose its count.
+
+    Examples
+    --------
+    >>> autorange({"fast": lambda: None}, 0.0)
+    {'fast': 1}
+    """
+    numbers = {}
+    for name, f in funcs.items():
+        start = timer()
+        f()
+        once = max(timer() - start, 1e-9)
+        numbers[name] = max(1, min(10**6, math.ceil(min_time / once)))
+    return numbers
+
+
 def time_interleaved(
     funcs: Mapping[str, Callable[[], object]],
     *,
     repeats: int = 7,
     warmup: int = 1,
+    number: int | Mapping[str, int] = 1,
     prime: bool = True,
+    rotate: bool = True,
     progress: Callable[[str], None] | None = None,
     timer: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Time each function ``repeats`` times, interleaved A B C A B C ..., after ``warmup`` untimed rounds.
 
-    Returns every repeat's seconds, per name, in order. Each call's result is
-    discarded inside the timed interval, so freeing it is timed too.
+    Returns every repeat's seconds **per call**, per name, in order: a
+    measurement runs the function ``number`` times (one count for all, or one
+    per name, see :func:`autorange`) and is divided by it. Each call's result
+    is discarded inside the timed interval, so freeing it is timed too.
 
-    With ``prime`` (the default) every timed call is immediately preceded by
-    one untimed call of the same function. Without it, a cheap order timed
-    right after an expensive one finds its operands evicted from the cache by
-    the other's intermediates, and its time depends on its neighbour: on a
+    Two guards against one function's time depending on its neighbour (a
+    cheap order timed right after an expensive one finds its operands
+    evicted from the caches and needs several calls to recover: on a
     1 -> 200 -> ... -> 1000 chain the optimal plan, identical to fwd, measured
-    1.65x fwd's time when it ran right after bwd's 800M multiply-adds.
+    1.65-2x fwd's time when timed once right after bwd's 800M multiply-adds):
+
+    - ``prime``: each measurement is preceded by one untimed call of the same function;
+    - ``rotate``: round ``r`` starts at the ``r``-th function (A B C, B C A,
+      C A B, ...), so every function follows every other equally often and
+      drift still hits all alike.
 
     Examples
     --------
     >>> calls = []
     >>> times = time_interleaved({"A": lambda: calls.append("A"), "B": lambda: calls.append("B")},
-    ...                          repeats=2, warmup=1, prime=False)
+    ...                          repeats=2, warmup=1, prime=False, rotate=False)
     >>> "".join(calls), [len(t) for t in times.values()]
     ('ABABAB', [2, 2])
     """
     repeats = _count(repeats, "repeats", minimum=1)
     warmup = _count(warmup, "warmup", minimum=0)
+    numbers = {name: _count(number[name] if isinstance(number, Mapping) else number, "number", minimum=1)
+               for name in funcs}
     for _ in range(warmup):
         for f in funcs.values():
             f()
     times: dict[str, list[float]] = {name: [] for name in funcs}
+    order = list(funcs.items())
     for r in range(repeats):
         if progress is not None:
             progress(f"repeat {r + 1}/{repeats}")
-        for name, f in funcs.items():
+        shift = r % len(order) if rotate else 0
+        for name, f in order[shift:] + order[:shift]:
             if prime:
                 f()
+            calls = range(numbers[name])
             start = timer()
-            f()
-            times[name].append(timer() - start)
+            for _ in calls:
+                f()
+            times[name].append((timer() - start) / numbers[name])
     return times
 
 
@@ -288,7 +326,8 @@ class BenchmarkResult:
         Whether each timed call was preceded by an untimed call of the same strategy.
     times : pandas.DataFrame
         Tidy, one row per (strategy, repeat): ``strategy``, ``repeat`` (0-based,
-        in the order run) and ``seconds``.
+        in the order run), ``number`` (calls in the measurement) and
+        ``seconds`` (per call).
     summary : pandas.DataFrame
         One row per strategy: ``plan``, ``madds`` (predicted multiply-adds,
         exact), ``min_s``, ``median_s``, ``max_s``, ``spread`` (max/min),
@@ -333,8 +372,10 @@ class BenchmarkResult:
             ("chain", f"{c}  ({c.n_factors} factor{'s' * (c.n_factors != 1)}, Jacobian {c.shape[0]} x {c.shape[1]})"),
             ("layers", self.layers),
             ("dtype", self.dtype),
-            ("repeats", f"{self.repeats} per strategy, interleaved{', each primed by an untimed call' if self.prime else ''}; "
-                        f"{self.warmup} warm-up round(s) first"),
+            ("repeats", f"{self.repeats} per strategy, interleaved and rotated"
+                        f"{', each primed by an untimed call' if self.prime else ''}; {self.warmup} warm-up round(s) first"),
+            ("calls per repeat", ", ".join(f"{n} {k}" for n, k in
+                                           self.times.groupby("strategy", sort=False)["number"].first().items())),
         ]
 
     def format(self, fmt: str = "text") -> str:
@@ -426,6 +467,7 @@ def benchmark(
     peak_size: int | None = 2000,
     budget: int | None = None,
     prime: bool = True,
+    min_time: float = 0.02,
     progress: Callable[[str], None] | None = None,
 ) -> BenchmarkResult:
     """Execute several orders on the same Jacobians, check they agree, and time them.
@@ -461,6 +503,10 @@ def benchmark(
     prime : bool
         Precede every timed call by an untimed call of the same strategy, so
         each is timed with its own operands in cache (see :func:`time_interleaved`).
+    min_time : float
+        Seconds one measurement should last at least: a strategy faster
+        than this is called several times per measurement (:func:`autorange`)
+        and the time divided; 0 times single calls.
     progress : callable or None
         Called with a short message at each stage (the library never prints).
 
@@ -580,11 +626,12 @@ def benchmark(
     del reference, scale, bound
 
     say(f"timing {', '.join(strategies)}: {warmup} warm-up round(s), {repeats} interleaved repeats")
-    times = time_interleaved(funcs, repeats=repeats, warmup=warmup, prime=prime, progress=say)
+    numbers = autorange(funcs, min_time)
+    times = time_interleaved(funcs, repeats=repeats, warmup=warmup, number=numbers, prime=prime, progress=say)
     check_spread(times, stacklevel=3)
 
-    rows = [(name, r, t) for name in strategies for r, t in enumerate(times[name])]
-    tidy = pd.DataFrame(rows, columns=["strategy", "repeat", "seconds"])
+    rows = [(name, r, numbers[name], t) for name in strategies for r, t in enumerate(times[name])]
+    tidy = pd.DataFrame(rows, columns=["strategy", "repeat", "number", "seconds"])
     medians = {name: statistics.median(times[name]) for name in strategies}
     fastest = min(medians.values())
     fewest = min(madds.values())

@@ -11,7 +11,7 @@ import pytest
 
 import chainopt as co
 from chainopt.errors import ChainoptError, MemoryBudgetError, ResultMismatchError, ShapeError, UnknownStrategyError
-from chainopt.timing import TimingSpreadWarning, check_spread, peak_matmul_rate, time_interleaved
+from chainopt.timing import TimingSpreadWarning, autorange, check_spread, peak_matmul_rate, time_interleaved
 
 timing = importlib.import_module("chainopt.timing")
 
@@ -28,7 +28,8 @@ def result():
 
 def test_one_row_per_strategy_and_repeat(result):
     times = result.times
-    assert list(times.columns) == ["strategy", "repeat", "seconds"]
+    assert list(times.columns) == ["strategy", "repeat", "number", "seconds"]
+    assert (times["number"] >= 1).all()
     assert len(times) == 4 * 3
     assert sorted(times.groupby(["strategy", "repeat"]).size().unique()) == [1]
     assert set(times["strategy"]) == {"fwd", "bwd", "optimal", "multi_dot"}
@@ -146,7 +147,7 @@ def test_repeats_are_interleaved_after_warmup():
     calls = []
     clock = iter(range(100))
     funcs = {name: (lambda name=name: calls.append(name)) for name in "ABC"}
-    times = time_interleaved(funcs, repeats=3, warmup=2, prime=False, timer=lambda: next(clock))
+    times = time_interleaved(funcs, repeats=3, warmup=2, prime=False, rotate=False, timer=lambda: next(clock))
     assert "".join(calls) == "ABC" * 5
     assert times == {"A": [1, 1, 1], "B": [1, 1, 1], "C": [1, 1, 1]}
 
@@ -160,10 +161,26 @@ def test_primed_repeats_call_each_function_right_before_timing_it():
         return next(clock)
 
     funcs = {name: (lambda name=name: calls.append(name)) for name in "AB"}
-    time_interleaved(funcs, repeats=2, warmup=1, timer=timer)
+    time_interleaved(funcs, repeats=2, warmup=1, rotate=False, timer=timer)
     assert "".join(calls) == "AB" + "AABB" * 2
     # the clock starts right after the untimed call and stops right after the timed one
     assert log == ["ABA", "ABAA", "ABAAB", "ABAABB", "ABAABBA", "ABAABBAA", "ABAABBAAB", "ABAABBAABB"]
+
+
+def test_rounds_rotate_and_numbers_divide():
+    calls = []
+    clock = iter(range(1000))
+    funcs = {name: (lambda name=name: calls.append(name)) for name in "ABC"}
+    times = time_interleaved(funcs, repeats=4, warmup=0, prime=False, number={"A": 1, "B": 2, "C": 4},
+                             timer=lambda: next(clock) * 12)
+    assert "".join(calls) == "A" "BB" "CCCC" + "BB" "CCCC" "A" + "CCCC" "A" "BB" + "A" "BB" "CCCC"
+    assert times == {"A": [12.0] * 4, "B": [6.0] * 4, "C": [3.0] * 4}  # per call
+
+
+def test_autorange_picks_enough_calls():
+    clock = iter([0.0, 0.001, 0.0, 0.5])
+    assert autorange({"fast": lambda: None, "slow": lambda: None}, 0.02, timer=lambda: next(clock)) == {
+        "fast": 20, "slow": 1}
 
 
 def test_progress_is_reported_per_repeat():

@@ -28,6 +28,7 @@ from chainopt.report import markdown_table
 from chainopt.strategies import plan as make_plan
 from chainopt.timing import (
     TimingSpreadWarning,
+    autorange,
     benchmark,
     build_jacobians,
     peak_matmul_rate,
@@ -90,7 +91,7 @@ def bare_function(plan):
     return bare
 
 
-def _overhead(dims, layers, *, seed, repeats):
+def _overhead(dims, layers, *, seed, repeats, min_time):
     """Median seconds of bare ``@`` calls, ``execute`` and ``execute(check_finite=True)``, interleaved."""
     mats, _ = build_jacobians(dims, layers, seed=seed)
     p = make_plan([mats[0].shape[1], *(a.shape[0] for a in mats)], "optimal")
@@ -103,12 +104,12 @@ def _overhead(dims, layers, *, seed, repeats):
     }
     if not np.array_equal(funcs["bare"](), funcs["execute"]()):
         raise ResultMismatchError(f"the bare @ calls and execute differ for {p}: the same products in the same order must agree exactly")
-    times = time_interleaved(funcs, repeats=repeats, warmup=1)
+    times = time_interleaved(funcs, repeats=repeats, warmup=1, number=autorange(funcs, min_time))
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_size=2000, seed=0,
-        scale=1, progress=None):
+        scale=1, min_time=0.05, progress=None):
     """Benchmark every shape with every kind of layers.
 
     Returns ``(rows, cases, peaks, spread)``: ``rows`` one dict per
@@ -116,7 +117,8 @@ def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_si
     with the derived figures and targets, ``peaks`` the :class:`PeakRate`
     used (the higher one), measured at the start and at the end, and
     ``spread`` one line per case whose repeats spread over 4x.
-    ``scale`` divides every dim (quick mode).
+    ``scale`` divides every dim (quick mode); ``min_time`` is the least
+    seconds of one measurement (cheap orders are called several times).
     """
     say = progress or (lambda message: None)
     say(f"bench: measuring the peak matmul rate ({peak_size} x {peak_size} float64)")
@@ -128,13 +130,14 @@ def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_si
             say(f"bench: {shape} {kind} {dims}")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TimingSpreadWarning)
-                res = benchmark(dims, layers=kind, repeats=repeats, warmup=1, seed=seed, peak_size=None)
+                res = benchmark(dims, layers=kind, repeats=repeats, warmup=1, seed=seed, peak_size=None,
+                                min_time=min_time)
             flagged = {str(w.message).split(":")[0] for w in caught if issubclass(w.category, TimingSpreadWarning)}
             if flagged:
                 spread.append(f"{shape}/{kind}: " + ", ".join(
                     f"{n} {res.summary.set_index('strategy').loc[n, 'spread']:.1f}x" for n in res.summary["strategy"]
                     if n in flagged))
-            over = _overhead(dims, kind, seed=seed, repeats=overhead_repeats)
+            over = _overhead(dims, kind, seed=seed, repeats=overhead_repeats, min_time=min_time / 2)
             s = res.summary.set_index("strategy")
             med = s["median_s"]
             better = min(PURE, key=lambda n: (s.loc[n, "madds"], med[n]))  # better pure mode by the cost model
@@ -191,7 +194,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     info = machine_info()
     if quick:
         rows, cases, peaks, spread = run(repeats=3, overhead_repeats=3, peak_size=128, seed=seed, scale=10,
-                                         progress=progress)
+                                         min_time=0.002, progress=progress)
     else:
         rows, cases, peaks, spread = run(seed=seed, progress=progress)
     peak, peak_start, peak_end = peaks
@@ -243,8 +246,10 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         f"{len(peak.seconds)}; {peak_start.gflops:,.1f} at the start of the run, {peak_end.gflops:,.1f} at the end; "
         "'% peak' uses the higher)",
         f"- timing: every case {'3' if quick else '7'} repeats after 1 warm-up round, interleaved across "
-        "strategies, each timed call right after an untimed call of the same strategy (so no order is "
-        "timed with caches another one evicted); executor overhead from a separate interleaved run of "
+        "strategies with the order rotated each round, each measurement right after an untimed call of "
+        f"the same strategy and lasting at least {'0.002' if quick else '0.05'} s (cheap orders called several "
+        "times per measurement, as timeit does), so no order is timed in caches another one evicted; "
+        "executor overhead from a separate interleaved run of "
         f"{'3' if quick else '21'} repeats (medians); seed {seed}; float64"
         + ("; **quick mode: dims divided by 10, a smoke test, not a measurement**" if quick else ""),
         "",
