@@ -30,7 +30,7 @@ from chainopt.plan import Plan, Step
 from chainopt.report import CostReport, compare, cost_report
 from chainopt.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
 from chainopt import autodiff, layers
-from chainopt.execute import execute, multi_dot, multiply, random_jacobians, written_order
+from chainopt.executor import execute, multi_dot, multiply, random_jacobians, written_order
 from chainopt.timing import BenchmarkResult, TimingSpreadWarning, benchmark
 
 __version__ = "0.1.0"

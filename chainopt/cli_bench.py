@@ -43,7 +43,7 @@ def _strategy_list(text: str) -> list[str]:
 
 def add_parser(subparsers) -> None:
     """Add the ``bench`` subcommand."""
-    from chainopt.execute import BASELINES
+    from chainopt.executor import BASELINES
     from chainopt.strategies import STRATEGIES
     from chainopt.timing import DEFAULT_STRATEGIES, LAYER_KINDS
 

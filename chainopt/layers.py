@@ -33,7 +33,7 @@ import numpy as np
 
 from chainopt.chain import Chain
 from chainopt.errors import ChainoptError, DimensionError, NonFiniteError, ShapeError
-from chainopt.execute import multiply
+from chainopt.executor import multiply
 
 __all__ = [
     "Activation",

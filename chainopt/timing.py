@@ -38,7 +38,7 @@ import numpy as np
 from chainopt.chain import Chain, as_chain
 from chainopt.environment import machine_info
 from chainopt.errors import ChainoptError, ResultMismatchError, UnknownStrategyError
-from chainopt.execute import (
+from chainopt.executor import (
     BASELINES,
     MemoryEstimate,
     check_jacobians,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import chainopt as co
 from chainopt.errors import MemoryBudgetError, NonFiniteError, ShapeError, UnknownStrategyError
-from chainopt.execute import (
+from chainopt.executor import (
     BUDGET_FLOOR,
     MemoryEstimate,
     available_memory,
@@ -89,7 +89,7 @@ def test_intermediates_are_freed_once_consumed():
     """A step's operands die as soon as it has run: track them with weakrefs."""
     import weakref
 
-    ex = importlib.import_module("chainopt.execute")  # co.execute is the function
+    ex = importlib.import_module("chainopt.executor")
 
     dims = [6, 5, 4, 3, 2, 7]
     p = co.plan(dims, "fwd")
@@ -154,7 +154,7 @@ def test_huge_finite_entries_are_not_mistaken_for_infinities():
 
 
 def test_validation_happens_before_any_product(monkeypatch):
-    ex = importlib.import_module("chainopt.execute")  # co.execute is the function
+    ex = importlib.import_module("chainopt.executor")
 
     monkeypatch.setattr(ex, "_run", lambda *a: pytest.fail("multiplied before validating"))
     mats = good()
@@ -202,7 +202,7 @@ def test_execute_refuses_intermediates_over_the_budget():
 
 
 def test_default_budget_is_a_fraction_of_available_memory(monkeypatch):
-    ex = importlib.import_module("chainopt.execute")  # co.execute is the function
+    ex = importlib.import_module("chainopt.executor")
 
     monkeypatch.setattr(ex, "available_memory", lambda: (4 * BUDGET_FLOOR, "test"))
     check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR, 8))  # exactly half: allowed

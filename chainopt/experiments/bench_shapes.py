@@ -22,7 +22,7 @@ import numpy as np
 
 from chainopt.environment import machine_info
 from chainopt.errors import ResultMismatchError
-from chainopt.execute import execute
+from chainopt.executor import execute
 from chainopt.experiments._io import prepare, write_csv, write_markdown
 from chainopt.report import markdown_table
 from chainopt.strategies import plan as make_plan

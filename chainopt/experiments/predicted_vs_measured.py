@@ -16,7 +16,7 @@ import statistics
 import numpy as np
 
 from chainopt.environment import machine_info
-from chainopt.execute import execute, random_jacobians
+from chainopt.executor import execute, random_jacobians
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report import markdown_table
 from chainopt.strategies import all_plans
