@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainopt.chain import Chain, as_chain
-from chainopt.errors import MemoryBudgetError, NonFiniteError, ShapeError, UnknownStrategyError
+from chainopt.errors import ChainoptError, MemoryBudgetError, NonFiniteError, ShapeError, UnknownStrategyError
 from chainopt.plan import Plan
 from chainopt.strategies import STRATEGIES, get_strategy
 
@@ -382,8 +382,9 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
     ((100, 100), True)
     """
     if not isinstance(plan, Plan):
-        raise UnknownStrategyError(
-            f"execute needs a Plan (e.g. chainopt.plan(dims, 'optimal')), got {type(plan).__name__}"
+        raise ChainoptError(
+            f"execute needs a Plan (e.g. chainopt.plan(dims, 'optimal')), got {type(plan).__name__} {plan!r}; "
+            "to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
         )
     arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)
     itemsize = np.result_type(*arrays).itemsize

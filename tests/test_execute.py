@@ -165,7 +165,7 @@ def test_validation_happens_before_any_product(monkeypatch):
 
 
 def test_execute_needs_a_plan():
-    with pytest.raises(UnknownStrategyError, match="execute needs a Plan"):
+    with pytest.raises(co.ChainoptError, match="execute needs a Plan.*chainopt.multiply"):
         co.execute("optimal", good())
 
 
