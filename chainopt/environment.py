@@ -35,19 +35,24 @@ def blas_info() -> dict:
     """The BLAS numpy calls for ``@``, and its thread count where it can be read.
 
     Uses ``threadpoolctl`` when it is installed (it reports the live thread
-    count); otherwise numpy's build configuration (library name only).
+    count). Several BLAS libraries may be loaded (scipy ships its own); the
+    one inside numpy's package folder is the one ``@`` uses. Without
+    threadpoolctl: numpy's build configuration (library name only).
     """
     import numpy as np
 
     try:
         from threadpoolctl import threadpool_info
 
-        for pool in threadpool_info():
-            if pool.get("user_api") == "blas":
-                return {
-                    "blas": f"{pool.get('internal_api')} {pool.get('version') or ''}".strip(),
-                    "blas_threads": pool.get("num_threads"),
-                }
+        pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+        # wheels keep numpy's BLAS in a folder named like "numpy.libs" (scipy's in "scipy.libs")
+        pools.sort(key=lambda pool: "numpy" not in os.path.basename(os.path.dirname(str(pool.get("filepath", "")))))
+        if pools:
+            pool = pools[0]
+            return {
+                "blas": f"{pool.get('internal_api')} {pool.get('version') or ''}".strip(),
+                "blas_threads": pool.get("num_threads"),
+            }
     except ImportError:
         pass
     name = "unknown"
