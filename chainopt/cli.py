@@ -39,6 +39,13 @@ class ChainoptArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    if not re.fullmatch(r"\d+", text, flags=re.ASCII):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
 def parse_dims(words: list[str]) -> list[int]:
     """Dims from command-line words: ``['784', '512,256', '10']`` -> ``[784, 512, 256, 10]``.
 
@@ -49,8 +56,11 @@ def parse_dims(words: list[str]) -> list[int]:
     """
     dims = []
     for word in words:
-        for part in word.replace(",", " ").split():
-            if not re.fullmatch(r"[+-]?\d+", part):
+        parts = [p.strip() for p in word.split(",")]
+        if "" in parts[1:-1] or (len(parts) > 1 and parts[0] == ""):
+            raise ChainoptError(f"empty dim in {word!r}: two commas in a row or a leading comma")
+        for part in " ".join(parts).split():
+            if not re.fullmatch(r"[+-]?\d+", part, flags=re.ASCII):
                 raise ChainoptError(
                     f"dim {part!r} is not a whole number; give positive integers, input first, "
                     "e.g. 784 512 256 10 1"
@@ -86,15 +96,30 @@ def add_parser(subparsers) -> None:
     )
     add_format_option(p)
     p.add_argument(
-        "--max-steps", type=int, default=40, metavar="K", help="list at most K steps in text/markdown (0: all; default 40)"
+        "--max-steps", type=_non_negative_int, default=40, metavar="K",
+        help="list at most K steps in text/markdown (0: all; default 40)",
     )
     p.set_defaults(run=run_cost)
 
 
+#: Seconds the exact DP took for 2000 factors on the reference machine (reports/dp_scaling.md).
+DP_SECONDS_AT_2000 = 2.0
+
+
 def run_cost(args) -> int:
+    from chainopt.chain import Chain
     from chainopt.report import cost_report
 
-    report = cost_report(parse_dims(args.dims), args.strategy)
+    chain = Chain(parse_dims(args.dims))
+    if chain.n_factors >= 1000:
+        guess = DP_SECONDS_AT_2000 * (chain.n_factors / 2000) ** 3
+        print(
+            f"chainopt: the exact DP for {chain.n_factors:,} factors grows as N^3: "
+            f"roughly {guess:,.0f} s on a machine like the one in reports/dp_scaling.md",
+            file=sys.stderr,
+            flush=True,
+        )
+    report = cost_report(chain, args.strategy)
     print(report.format(args.format, max_steps=args.max_steps or None))
     return 0
 

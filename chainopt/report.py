@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
-from chainopt.chain import Chain, as_chain, bwd_cost, fwd_cost
+from chainopt.chain import Chain, as_chain
 from chainopt.errors import ChainoptError
 from chainopt.plan import Plan
 from chainopt.strategies import plan as make_plan
@@ -74,20 +74,29 @@ def compare(chain, strategies: Sequence[str] = COMPARED):
          bwd 12000000 5.7143 ((A4 A3) A2) A1
      optimal  2100000 1.0000 (A4 A3) (A2 A1)
     """
+    chain = as_chain(chain)
+    return _table(_plans_for(chain, strategies), list(strategies))
+
+
+def _plans_for(chain: Chain, names: Sequence[str]) -> dict[str, Plan]:
+    """Each named strategy's plan, and the optimal one, each computed once."""
+    return {name: make_plan(chain, name) for name in dict.fromkeys([*names, "optimal"])}
+
+
+def _table(plans: dict[str, Plan], names: Sequence[str]):
     import pandas as pd
 
-    chain = as_chain(chain)
-    plans = [make_plan(chain, name) for name in strategies]
-    best = make_plan(chain, "optimal").cost
+    best = plans["optimal"].cost
+    rows = [plans[name] for name in names]
     return pd.DataFrame(
         {
-            "strategy": list(strategies),
-            "cost": exact_int_column([p.cost for p in plans]),
-            "ratio": [round(_ratio(p.cost, best), 4) for p in plans],
-            "peak_memory": exact_int_column([p.peak_memory for p in plans]),
-            "depth": [p.depth for p in plans],
-            "steps": [len(p.splits) for p in plans],
-            "plan": [str(p) for p in plans],
+            "strategy": list(names),
+            "cost": exact_int_column([p.cost for p in rows]),
+            "ratio": [round(_ratio(p.cost, best), 4) for p in rows],
+            "peak_memory": exact_int_column([p.peak_memory for p in rows]),
+            "depth": [p.depth for p in rows],
+            "steps": [len(p.splits) for p in rows],
+            "plan": [str(p) for p in rows],
         }
     )
 
@@ -106,6 +115,8 @@ class CostReport:
         The name of the strategy that chose ``plan``.
     fwd_cost, bwd_cost, optimal_cost : int
         Exact multiply-adds of the two pure modes and of the optimum.
+    plans : dict of str to Plan
+        The plan of every compared strategy (fwd, bwd, optimal and ``strategy``).
     """
 
     chain: Chain
@@ -114,11 +125,14 @@ class CostReport:
     fwd_cost: int
     bwd_cost: int
     optimal_cost: int
+    plans: dict = field(repr=False, compare=False)
 
     @property
     def better_pure(self) -> str:
-        """``'fwd'`` or ``'bwd'``, whichever costs less (``'fwd'`` on a tie, as the optimum does)."""
-        return "fwd" if self.fwd_cost <= self.bwd_cost else "bwd"
+        """``'fwd'`` or ``'bwd'``, whichever costs less, or ``'tie'``."""
+        if self.fwd_cost == self.bwd_cost:
+            return "tie"
+        return "fwd" if self.fwd_cost < self.bwd_cost else "bwd"
 
     @property
     def speedup(self) -> float:
@@ -128,7 +142,7 @@ class CostReport:
     def table(self):
         """The per-strategy DataFrame (see :func:`compare`), the chosen strategy included."""
         names = list(COMPARED) + ([self.strategy] if self.strategy not in COMPARED else [])
-        return compare(self.chain, names)
+        return _table(self.plans, names)
 
     def header(self) -> list[tuple[str, str]]:
         """``(label, value)`` pairs of the report's header block (text view)."""
@@ -147,13 +161,13 @@ class CostReport:
             pure = f"{self.better_pure.upper()}, {_ratio(worse, better):,.2f}x cheaper than the other"
         plan_cost = self.plan.cost
         rows = [
-            ("chain", f"{c}  ({c.n_factors} factor{'s' * (c.n_factors != 1)})"),
+            ("chain", f"{_short_chain(c)}  ({c.n_factors:,} factor{'s' * (c.n_factors != 1)})"),
             ("Jacobian", f"{n_out} x {n_in}, {kind}"),
             ("FWD cost", f"{self.fwd_cost:,}"),
             ("BWD cost", f"{self.bwd_cost:,}"),
             ("optimal cost", f"{self.optimal_cost:,}"),
             ("better pure mode", pure),
-            ("optimal speed-up", f"{self.speedup:,.2f}x over {'both pure modes' if self.fwd_cost == self.bwd_cost else self.better_pure.upper()}"),
+            ("optimal speed-up", f"{self.speedup:,.2f}x over {'both pure modes' if self.better_pure == 'tie' else self.better_pure.upper()}"),
             (f"{self.strategy} plan", str(self.plan) if len(str(self.plan)) <= 200 else "(long; see steps)"),
         ]
         if self.strategy != "optimal":
@@ -292,14 +306,25 @@ def cost_report(chain, strategy: str = "optimal") -> CostReport:
        2  A3 @ A2..A1  (50, 5) @ (5, 10)     50 x 10          2,500       7,500
     """
     chain = as_chain(chain)
+    plans = _plans_for(chain, [*COMPARED, strategy])
     return CostReport(
         chain=chain,
-        plan=make_plan(chain, strategy),
+        plan=plans[strategy],
         strategy=strategy,
-        fwd_cost=fwd_cost(chain),
-        bwd_cost=bwd_cost(chain),
-        optimal_cost=make_plan(chain, "optimal").cost,
+        fwd_cost=plans["fwd"].cost,
+        bwd_cost=plans["bwd"].cost,
+        optimal_cost=plans["optimal"].cost,
+        plans=plans,
     )
+
+
+def _short_chain(chain: Chain, keep: int = 5) -> str:
+    """``str(chain)``, with the middle elided when there are more than ``2 * keep + 1`` dims."""
+    dims = chain.dims
+    if len(dims) <= 2 * keep + 1:
+        return str(chain)
+    head, tail = " -> ".join(map(str, dims[:keep])), " -> ".join(map(str, dims[-keep:]))
+    return f"{head} -> ... -> {tail}"
 
 
 def _cell(value) -> str:

@@ -133,6 +133,23 @@ def optimal_cost_table(chain) -> tuple[np.ndarray, np.ndarray]:
     return cost, split
 
 
+#: Bytes per DP table entry: three n x n tables and a quarter-size work area;
+#: exact (object) tables also hold a Python int of ~40 bytes per entry.
+_DP_BYTES_PER_ENTRY = {False: 3.25 * 8, True: 3.25 * 8 + 2.25 * 40}
+
+
+def _check_dp_memory(n: int, exact: bool) -> None:
+    """Refuse a DP whose tables would not fit the memory budget (before allocating them)."""
+    needed = int(_DP_BYTES_PER_ENTRY[exact] * n * n)
+    if needed > 64 * 2**20:
+        from chainopt.executor import MemoryEstimate, check_memory
+
+        check_memory(
+            MemoryEstimate(inputs=0, intermediates=needed, itemsize=8),
+            what=f"the optimal-order DP for {n:,} factors ({'exact Python ints' if exact else 'int64'} tables)",
+        )
+
+
 def _dp_by_row(dims) -> tuple[np.ndarray, np.ndarray]:
     """The DP, tabled by row: ``cost[lo, t]``, ``split[lo, t]`` for the product of ``lo..lo+t``.
 
@@ -141,6 +158,7 @@ def _dp_by_row(dims) -> tuple[np.ndarray, np.ndarray]:
     """
     n = len(dims) - 1
     exact = n * max(dims) ** 3 >= 2**63
+    _check_dp_memory(n, exact)
     dtype = object if exact else np.int64
     d = np.array([int(x) for x in dims], dtype=dtype)
     # Tables, with s = mid - lo and t = length - 1 - s (so t ascending = mid descending):

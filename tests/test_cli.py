@@ -86,3 +86,28 @@ def test_help_explains_input_first(capsys):
 def test_parse_dims():
     assert parse_dims(["1,2", "3"]) == [1, 2, 3]
     assert parse_dims(["0"]) == [0]  # the range is Chain's job
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["cost", "10,,20"], "empty dim in '10,,20'"),
+        (["cost", ",10", "20"], "empty dim"),
+        (["cost", "\u0661\u0662", "5", "5"], "is not a whole number"),  # Arabic-Indic digits
+        (["cost", "10", "20", "30", "--max-steps", "-1"], "'-1' is not a whole number >= 0"),
+    ],
+)
+def test_typos_in_dims_and_options_are_refused(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_trailing_comma_is_harmless(capsys):
+    status, out, _ = run(capsys, "cost", "784,", "512")
+    assert status == 0 and "784 -> 512" in out
+
+
+def test_long_chains_warn_about_the_dp_time_on_stderr(capsys):
+    status, out, err = run(capsys, "cost", *["3"] * 1001, "--max-steps", "2")
+    assert status == 0 and "the exact DP for 1,000 factors grows as N^3" in err
+    assert "3 -> 3 -> 3 -> 3 -> 3 -> ... -> 3" in out and "(1,000 factors)" in out

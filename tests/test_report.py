@@ -110,3 +110,22 @@ def test_markdown_table_escapes_pipes_and_aligns_numbers():
     md = markdown_table([{"name": "a|b", "n": 3}])
     assert md.splitlines() == ["| name | n |", "|:---|---:|", "| a\\|b | 3 |"]
     assert markdown_table([]) == ""
+
+
+def test_json_says_tie_when_fwd_and_bwd_cost_the_same():
+    data = json.loads(co.cost_report(HOURGLASS).to_json())
+    assert data["better_pure_mode"] == "tie"
+    assert json.loads(co.cost_report([784, 512, 256, 10, 1]).to_json())["better_pure_mode"] == "bwd"
+    assert json.loads(co.cost_report([1, 10, 100, 1000]).to_json())["better_pure_mode"] == "fwd"
+
+
+def test_the_optimum_is_computed_once_per_report(monkeypatch):
+    import chainopt.report as report_module
+
+    calls = []
+    real = report_module.make_plan
+    monkeypatch.setattr(report_module, "make_plan", lambda chain, name: calls.append(name) or real(chain, name))
+    report = co.cost_report(HOURGLASS)
+    report.to_json()
+    report.to_text()
+    assert sorted(calls) == ["bwd", "fwd", "optimal"]

@@ -176,3 +176,12 @@ def test_every_strategy_takes_a_chain_or_dims_and_returns_a_plan_for_it(name):
         assert isinstance(plan, co.Plan) and plan.chain.dims == tuple(dims)
         assert co.plan(dims, name) == plan
         assert len(plan.steps) == len(dims) - 2
+
+
+def test_dp_refuses_tables_beyond_the_memory_budget(monkeypatch):
+    import chainopt.executor as executor
+
+    monkeypatch.setattr(executor, "available_memory", lambda: (100 * 2**20, "a test"))
+    with pytest.raises(co.MemoryBudgetError, match="the optimal-order DP for 3,000 factors .* would need"):
+        optimal([2] * 3001)
+    optimal([2] * 1001)  # 26 MB of tables: under the 64 MiB floor, never checked
