@@ -74,7 +74,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="(default: float64)")
     p.add_argument("--seed", type=int, default=0, help="seeds the Jacobians (default: 0)")
     p.add_argument("--peak-size", type=int, default=2000, metavar="N",
-                   help="side of the square float64 product measuring peak GFLOP/s; 0 skips it (default: 2000)")
+                   help="side of the square product (in --dtype) measuring peak GFLOP/s; 0 skips it (default: 2000)")
     p.add_argument("--budget", default=None, metavar="BYTES",
                    help="memory allowed, e.g. 2G (default: half of the available memory)")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",

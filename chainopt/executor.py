@@ -238,7 +238,8 @@ def check_memory(estimate: MemoryEstimate, budget: int | None = None, *, what: s
 def _describe_nonfinite(a: np.ndarray) -> str:
     bad = ~np.isfinite(a)
     index = tuple(int(i) for i in np.argwhere(bad)[0])
-    return f"{int(bad.sum()):,} non-finite entr{'y' if bad.sum() == 1 else 'ies'}, the first {a[index]!r} at {index}"
+    first = a[index].item()
+    return f"{int(bad.sum()):,} non-finite entr{'y' if bad.sum() == 1 else 'ies'}, the first {first} at {index}"
 
 
 def _all_finite(a: np.ndarray) -> bool:
@@ -288,7 +289,12 @@ def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list
             f"expected a sequence of {chain.n_factors} Jacobians in layer order, got one array of "
             f"shape {mats.shape}; pass a list [A_1, ..., A_{chain.n_factors}]"
         )
-    mats = list(mats)
+    try:
+        mats = list(mats)
+    except TypeError:
+        raise ShapeError(
+            f"expected a sequence of {chain.n_factors} Jacobians in layer order, got {type(mats).__name__} {mats!r}"
+        ) from None
     if len(mats) != chain.n_factors:
         raise ShapeError(
             f"got {len(mats)} Jacobian{'s' * (len(mats) != 1)} but the chain {chain} has "
@@ -440,6 +446,30 @@ def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = 
 # -- random chains -----------------------------------------------------------------
 
 
+def seeded_rng(seed) -> np.random.Generator:
+    """numpy's ``default_rng(seed)`` for a seed that is ``None``, an int >= 0 or a Generator.
+
+    Raises
+    ------
+    ChainoptError
+        Naming the seed, for anything else (numpy's own error is a bare ValueError).
+
+    Examples
+    --------
+    >>> float(seeded_rng(0).standard_normal()) == float(np.random.default_rng(0).standard_normal())
+    True
+    >>> seeded_rng(-1)
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ChainoptError: seed -1 is not allowed; use an integer >= 0 (or None for fresh entropy)
+    """
+    if isinstance(seed, np.random.Generator) or seed is None:
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ChainoptError(f"seed {seed!r} is not allowed; use an integer >= 0 (or None for fresh entropy)")
+    return np.random.default_rng(int(seed))
+
+
 def random_jacobians(
     chain,
     *,
@@ -489,7 +519,7 @@ def random_jacobians(
         raise ShapeError(f"dtype {dtype} is not supported for random Jacobians; use float64 or float32")
     estimate = memory_estimate(chain, dtype=dtype, strategies=strategies)
     check_memory(estimate, budget, what=f"random Jacobians for {chain}")
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     d = chain.dims
     mats = []
     for k in range(chain.n_factors):

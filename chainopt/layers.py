@@ -33,7 +33,7 @@ import numpy as np
 
 from chainopt.chain import Chain
 from chainopt.errors import ChainoptError, DimensionError, NonFiniteError, ShapeError
-from chainopt.executor import multiply
+from chainopt.executor import multiply, seeded_rng
 
 __all__ = [
     "Activation",
@@ -426,7 +426,7 @@ def mlp(widths: Sequence[int], activation: str = "tanh", seed=0, *, dtype=np.flo
         raise DimensionError(f"an mlp needs at least 2 widths (input and output), got {widths}")
     act = get_activation(activation)
     dtype = _dtype(dtype)
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     layers: list = []
     for k, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         if k:
@@ -454,7 +454,7 @@ def resnet(width: int, depth: int, seed=0, *, activation: str = "tanh", hidden: 
     hidden = width if hidden is None else _positive(hidden, "hidden")
     act = get_activation(activation)
     dtype = _dtype(dtype)
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     scale = 1.0 / math.sqrt(width * depth)
     return Network([Residual((scale * rng.standard_normal((hidden, width))).astype(dtype), act) for _ in range(depth)])
 

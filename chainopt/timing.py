@@ -14,7 +14,7 @@ that disagree beyond rounding raise :class:`~chainopt.ResultMismatchError`.
 
 The machine is recorded with the results (:func:`chainopt.environment.machine_info`:
 CPU, versions, the BLAS library and its thread count), and the peak matmul rate measured in the same run by a large square
-float64 product, so every row can say which fraction of peak it reached.
+product of the benchmark's dtype, so every row can say which fraction of peak it reached.
 
 pandas is imported lazily here: this is the reporting layer, the core
 (``chain``, ``plan``, ``strategies``, ``execute``) imports numpy only.
@@ -47,6 +47,7 @@ from chainopt.executor import (
     execute,
     memory_estimate,
     random_jacobians,
+    seeded_rng,
     written_order,
 )
 from chainopt.strategies import STRATEGIES, get_strategy
@@ -85,7 +86,7 @@ class TimingSpreadWarning(RuntimeWarning):
 
 @dataclass(frozen=True)
 class PeakRate:
-    """The machine's matmul rate on a large square float64 product.
+    """The machine's matmul rate on a large square product.
 
     Attributes
     ----------
@@ -95,15 +96,20 @@ class PeakRate:
         The side of the square matrices.
     seconds : tuple of float
         Every timed repeat.
+    dtype : str
+        The dtype of the product (float32 runs about twice as fast as float64).
     """
 
     gflops: float
     size: int
     seconds: tuple[float, ...]
+    dtype: str = "float64"
 
 
-def peak_matmul_rate(size: int = 2000, *, repeats: int = 3, seed=0, budget: int | None = None) -> PeakRate:
-    """Measure the float64 matmul rate with a ``size x size`` product (one warm-up, best of ``repeats``).
+def peak_matmul_rate(
+    size: int = 2000, *, repeats: int = 3, seed=0, budget: int | None = None, dtype=np.float64
+) -> PeakRate:
+    """Measure the matmul rate with a ``size x size`` product of ``dtype`` (one warm-up, best of ``repeats``).
 
     Examples
     --------
@@ -113,13 +119,15 @@ def peak_matmul_rate(size: int = 2000, *, repeats: int = 3, seed=0, budget: int 
     """
     size = _count(size, "size", minimum=1)
     repeats = _count(repeats, "repeats", minimum=1)
-    check_memory(MemoryEstimate(inputs=2 * 8 * size * size, intermediates=8 * size * size, itemsize=8), budget,
-                 what=f"the {size} x {size} peak-rate product")
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((size, size))
-    b = rng.standard_normal((size, size))
+    dtype = np.dtype(dtype)
+    item = dtype.itemsize
+    check_memory(MemoryEstimate(inputs=2 * item * size * size, intermediates=item * size * size, itemsize=item),
+                 budget, what=f"the {size} x {size} peak-rate product")
+    rng = seeded_rng(seed)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
     times = time_interleaved({"peak": lambda: a @ b}, repeats=repeats, warmup=1, prime=False)["peak"]
-    return PeakRate(gflops=2 * size**3 / min(times) / 1e9, size=size, seconds=tuple(times))
+    return PeakRate(gflops=2 * size**3 / min(times) / 1e9, size=size, seconds=tuple(times), dtype=dtype.name)
 
 
 # -- timing --------------------------------------------------------------------------
@@ -297,7 +305,7 @@ def build_jacobians(dims, layers: str = "random", *, seed=0, dtype=np.float64, a
     else:
         net = L.resnet(dims[0], len(dims) - 1, seed=seed, activation=activation, dtype=dtype)
         what = f"resnet({dims[0]}, {len(dims) - 1} blocks, {activation!r}) Jacobians at a random x"
-    x = np.random.default_rng(seed).standard_normal(dims[0]).astype(dtype)
+    x = seeded_rng(seed).standard_normal(dims[0]).astype(dtype)
     return net.jacobians(x), what
 
 
@@ -333,7 +341,7 @@ class BenchmarkResult:
         exact), ``min_s``, ``median_s``, ``max_s``, ``spread`` (max/min),
         ``gflops`` (``2 * madds / median_s / 1e9``), ``vs_fastest`` (median over
         the fastest median), ``madds_vs_fewest`` (madds over the fewest),
-        ``peak_fraction`` (``gflops`` over the float64 peak rate) and
+        ``peak_fraction`` (``gflops`` over the peak rate, measured in the same dtype) and
         ``max_rel_diff`` (``max|R - ref| / max|ref|`` against the reference).
     peak : PeakRate or None
         ``None`` when the peak measurement was skipped.
@@ -361,7 +369,7 @@ class BenchmarkResult:
         peak = (
             "not measured"
             if self.peak is None
-            else f"{self.peak.gflops:,.1f} GFLOP/s ({self.peak.size} x {self.peak.size} float64 @, "
+            else f"{self.peak.gflops:,.1f} GFLOP/s ({self.peak.size} x {self.peak.size} {self.peak.dtype} @, "
             f"best of {len(self.peak.seconds)})"
         )
         return [
@@ -435,8 +443,12 @@ class BenchmarkResult:
 
     def to_dict(self) -> dict:
         """Plain Python data: the context, the summary and every repeat."""
+        def plain(v):
+            v = v.item() if hasattr(v, "item") else v
+            return None if isinstance(v, float) and math.isnan(v) else v  # JSON has no NaN
+
         def records(df):
-            return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in df.to_dict("records")]
+            return [{k: plain(v) for k, v in r.items()} for r in df.to_dict("records")]
 
         return {
             **self._context(),
@@ -496,7 +508,7 @@ def benchmark(
     activation : str
         For real layers.
     peak_size : int or None
-        Side of the square float64 product that measures the peak rate;
+        Side of the square product (in the benchmark's dtype) that measures the peak rate;
         ``None`` skips it.
     budget : int or None
         Bytes allowed for everything the run allocates; ``None``: the default.
@@ -577,8 +589,8 @@ def benchmark(
 
     peak = None
     if peak_size is not None:
-        say(f"measuring the peak matmul rate ({peak_size} x {peak_size} float64)")
-        peak = peak_matmul_rate(peak_size, budget=budget)
+        say(f"measuring the peak matmul rate ({peak_size} x {peak_size} {result_dtype.name})")
+        peak = peak_matmul_rate(peak_size, budget=budget, dtype=result_dtype)
 
     if build:
         say(f"building {layers} Jacobians")

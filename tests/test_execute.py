@@ -237,3 +237,16 @@ def test_random_jacobians_are_seeded_and_scaled():
     assert 0.5 < a[0].var() * 50 < 1.5  # variance 1 / n_k
     with pytest.raises(ShapeError, match="int64 is not supported"):
         co.random_jacobians([2, 3], dtype=np.int64)
+
+
+@pytest.mark.parametrize("mats", [None, 5])
+def test_a_non_sequence_of_jacobians_is_a_shape_error(mats):
+    with pytest.raises(co.ShapeError, match="expected a sequence of 2 Jacobians in layer order, got"):
+        co.execute(co.plan([2, 3, 4], "fwd"), mats)
+
+
+def test_non_finite_message_shows_the_plain_value():
+    a = np.ones((3, 2))
+    a[1, 1] = np.inf
+    with pytest.raises(co.NonFiniteError, match=r"the first inf at \(1, 1\)"):
+        co.execute(co.plan([2, 3, 4], "fwd"), [a, np.ones((4, 3))])

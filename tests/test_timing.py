@@ -213,3 +213,24 @@ def test_peak_rate_arguments():
         peak_matmul_rate(0)
     with pytest.raises(MemoryBudgetError, match="the 100 x 100 peak-rate product would need 240,000 bytes"):
         peak_matmul_rate(100, budget=1000)
+
+
+def test_json_has_no_nan_when_the_peak_is_skipped():
+    res = co.benchmark([5, 6, 7], repeats=1, peak_size=None)
+    text = res.to_json()
+    assert "NaN" not in text
+    data = json.loads(text)
+    assert all(row["peak_fraction"] is None for row in data["summary"])
+
+
+def test_peak_is_measured_in_the_benchmarks_dtype():
+    res = co.benchmark([5, 6, 7], repeats=1, peak_size=32, dtype=np.float32)
+    assert res.peak.dtype == "float32" and "32 x 32 float32 @" in res.to_text()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "x", True])
+def test_bad_seeds_are_chainopt_errors(seed):
+    with pytest.raises(co.ChainoptError, match="seed .* is not allowed"):
+        co.benchmark([5, 6, 7], repeats=1, peak_size=None, seed=seed)
+    with pytest.raises(co.ChainoptError, match="seed .* is not allowed"):
+        co.random_jacobians([5, 6, 7], seed=seed)
