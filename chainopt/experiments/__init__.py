@@ -33,16 +33,19 @@ CAPTIONS = {
     "crossover_sweep.png": (
         "FWD, BWD and the optimum along n_1 at a fixed n_N, for three interiors: lines are the predicted "
         "multiply-adds turned into seconds at the rate the measured points ran at, open markers the measured "
-        "medians; the solid vertical line is the predicted crossover, the dotted one the measured."
+        "medians; the solid vertical line is the predicted crossover, the dotted one the measured. At the "
+        "smallest n_1 the measured times sit above the lines: there the products take microseconds and "
+        "a fixed cost per call, which multiply-adds do not count, dominates."
     ),
     "crossover_heatmap.png": (
         "log2(FWD cost / BWD cost) over the (n_1, n_N) grid, one panel per interior: blue where forward "
-        "mode is cheaper, red where reverse mode is; the black line is the exact crossover. A uniform or "
+        "mode is cheaper, red where reverse mode is (one colour scale for all panels); the black line is the "
+        "exact crossover. A uniform or "
         "symmetric interior puts it on the diagonal; widening and narrowing interiors bend it."
     ),
     "crossover_saving.png": (
         "How much the optimal bracketing saves over the better pure mode on the same grid (log colour "
-        "scale, 1x = a pure mode is optimal); the largest saving per interior is labelled."
+        "scale shared by the panels, 1x = a pure mode is optimal); the largest saving per interior is labelled."
     ),
     "optimal_vs_pure.png": (
         "One box per chain family: the better pure mode's cost over the optimal cost on seeded random "

@@ -179,6 +179,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.1f}%"
 
 
+def _faster_or_slower(speedup: float) -> str:
+    """'2.50x faster' for a speed-up above 1, '1.47x slower' (its inverse) below."""
+    return f"{speedup:.2f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower"
+
+
 def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None):
     """Run the benchmark and write ``bench.md`` and ``bench.csv`` into ``out_dir``.
 
@@ -209,8 +214,8 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     reading = (
         f"On {n} cases (6 shapes x random and MLP layers), the optimal order was within "
         f"{100 * OPTIMAL_SLACK:.0f}% of the fastest of fwd, bwd and multi_dot in {len(opt_met)}; "
-        + "; ".join(f"on {c['shape']} (random) it ran {c['measured_speedup']:.2f}x faster than {c['better_pure']} "
-                    f"(predicted {c['predicted_speedup']:.2f}x)" for c in hg)
+        + "; ".join(f"on {c['shape']} (random) it ran {_faster_or_slower(c['measured_speedup'])} than "
+                    f"{c['better_pure']} (predicted {c['predicted_speedup']:.2f}x faster)" for c in hg)
         + f". The executor's overhead over bare @ calls was under {100 * OVERHEAD_LIMIT:.0f}% in "
         f"{len(ovh_met)} of {n} cases (median {_pct(statistics.median(c['executor_overhead'] for c in cases))}); "
         f"multi_dot ran the same order {min(c['multi_dot_vs_optimal'] for c in cases):.2f}-"

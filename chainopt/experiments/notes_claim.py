@@ -204,6 +204,17 @@ def _cost_rows(rows):
     return [{("pure mode cost" if k.endswith(" cost") and k != "optimal cost" else k): v for k, v in r.items()} for r in rows]
 
 
+def _spread(by_range) -> str:
+    """', from 17% (dims up to 16) to 26% (dims up to 4)', or nothing when every range gives the same share."""
+    low, high = float(by_range.min()), float(by_range.max())
+    if low == high:
+        return ", the same for every dim range"
+    return (
+        f", from {_percent(low)} (dims up to {by_range.idxmin()}) "
+        f"to {_percent(high)} (dims up to {by_range.idxmax()})"
+    )
+
+
 def reading(df) -> list[str]:
     """Sentences whose every number is computed from ``df``."""
     random = df[df["source"] == "random"]
@@ -219,8 +230,7 @@ def reading(df) -> list[str]:
             f"With {end} = 1 and every other dim >= 2, {mode.upper()} was optimal on "
             f"{int(safe['holds'].sum())} of {len(safe)} random chains; with another dim equal to 1 "
             f"only on {_percent(float(risky['holds'].mean()))} ({int(risky['holds'].sum())} of "
-            f"{len(risky)}), from {_percent(float(by_range.min()))} (dims up to {by_range.idxmin()}) "
-            f"to {_percent(float(by_range.max()))} (dims up to {by_range.idxmax()}), and at worst it "
+            f"{len(risky)}){_spread(by_range)}, and at worst it "
             f"cost {float(worst['pure_over_optimal']):.3f}x the optimum (dims ({worst['dims'].replace(' ', ', ')}))."
         )
     seed = df[(df["source"] == "seed notes") & (df["mode"] == "fwd")].iloc[0]
