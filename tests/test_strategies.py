@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -54,6 +54,12 @@ def test_hourglass_and_mlp_examples():
     assert optimal([100, 1000, 10, 1000, 100]).cost == 2_100_000
     assert str(optimal([784, 512, 256, 10, 1])) == "((A4 A3) A2) A1"
     assert str(optimal([1, 784, 512, 256, 10])) == "A4 (A3 (A2 A1))"
+
+
+@settings(max_examples=3000)
+@given(st.lists(st.integers(1, 40), min_size=2, max_size=7))
+def test_optimal_equals_brute_force_on_thousands_of_short_chains(dims):
+    assert optimal(dims) == brute(dims)
 
 
 @given(small_dims)
