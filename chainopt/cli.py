@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chainopt: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("chainopt: error: out of memory; try smaller dims or a smaller --budget", file=sys.stderr)
+        print("chainopt: error: out of memory; try a smaller problem", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chainopt: interrupted", file=sys.stderr)

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import argparse
+
 from chainopt.cli import add_format_option
+from chainopt.errors import ChainoptError
 from chainopt.expr import EXAMPLES, FUNCTIONS
 
 __all__ = ["add_parser", "run_sweep"]
 
+#: How to give an expression that starts with a minus (argparse would take it for an option).
+LEADING_MINUS = "an EXPR starting with '-' goes after '--': chainopt sweep -- \"-x*y\" --at x=1,y=2 (or write \" -x*y\")"
+
+
+def _add_options(p) -> None:
+    """The options, shared by the subcommand and the parser of words after ``-- EXPR``."""
+    p.add_argument(
+        "--at", action="append", default=[], metavar="NAME=VALUE[,...]",
+        help="the input values, e.g. x=2 or x=1,y=2 (repeatable); every one must be used by EXPR",
+    )
+    p.add_argument(
+        "--jacobian", action="store_true",
+        help="also build the full Jacobian by n_in tangent and n_out adjoint sweeps and compare their counted "
+        "multiply-adds (and, for chain:..., the chain model's FWD/BWD predictions)",
+    )
+    p.add_argument(
+        "--activation", default=None, metavar="NAME",
+        help=f"chain:... only: activation between the layers ({', '.join(FUNCTIONS)} or none; default tanh)",
+    )
+    p.add_argument(
+        "--budget", default=None, metavar="BYTES",
+        help="chain:... only: memory allowed, e.g. 2G (default: half of the available memory)",
+    )
+    p.add_argument("--all-nodes", action="store_true", help="list every node, also those folded into named ones")
+    add_format_option(p)
+
 
 def add_parser(subparsers) -> None:
     """Add the ``sweep`` subcommand."""
+    from chainopt.sweep_report import MAX_SWEEP_MADDS
+
     examples = "; ".join(f"{name} ({description})" for name, (_, description) in EXAMPLES.items())
     p = subparsers.add_parser(
         "sweep",
@@ -20,42 +51,56 @@ def add_parser(subparsers) -> None:
             "input), the adjoint sweep (each node's df/dx_k, one reverse sweep per output) and the "
             "derivatives. EXPR uses numbers, variables, + - * / **, unary -, and the functions "
             f"{', '.join(FUNCTIONS)}; 'a, b' gives two outputs; 'y = log(x); p = y + sqrt(y)' names "
-            f"the nodes. It is parsed safely (no eval). Built-in examples: {examples}. "
-            "'chain:n_1,...,n_N' is a layered function with seeded weights (implies --jacobian)."
+            "the nodes (each name once; never an input's). It is parsed safely (no eval). "
+            f"Built-in examples: {examples}. "
+            "'chain:n_1,...,n_N' is a layered function with seeded weights (implies --jacobian); it is "
+            f"refused before anything is built if it needs more memory than --budget or more than "
+            f"{MAX_SWEEP_MADDS:,} multiply-adds of sweeps; {LEADING_MINUS}."
         ),
         epilog=(
             "examples: chainopt sweep notes1 --at x=2   |   chainopt sweep \"x*y + sin(x)\" --at x=1,y=2   |   "
-            "chainopt sweep chain:4,8,3,1 --jacobian"
+            "chainopt sweep -- \"-x*y\" --at x=1,y=2   |   chainopt sweep chain:4,8,3,1 --jacobian"
         ),
     )
-    p.add_argument("expr", metavar="EXPR", help="the expression, a built-in example name, or chain:n_1,...,n_N")
     p.add_argument(
-        "--at", action="append", default=[], metavar="NAME=VALUE[,...]",
-        help="the input values, e.g. x=2 or x=1,y=2 (repeatable)",
+        "expr", nargs="+", metavar="EXPR",
+        help="the expression, a built-in example name, or chain:n_1,...,n_N; " + LEADING_MINUS,
     )
-    p.add_argument(
-        "--jacobian", action="store_true",
-        help="also build the full Jacobian by n_in tangent and n_out adjoint sweeps and compare their counted "
-        "multiply-adds (and, for chain:..., the chain model's FWD/BWD predictions)",
-    )
-    p.add_argument(
-        "--activation", default="tanh", metavar="NAME",
-        help=f"activation between the layers of chain:... ({', '.join(FUNCTIONS)} or none; default tanh)",
-    )
-    p.add_argument("--all-nodes", action="store_true", help="list every node, also those folded into named ones")
-    add_format_option(p)
+    _add_options(p)
     p.set_defaults(run=run_sweep)
 
 
+class _TailParser(argparse.ArgumentParser):
+    """Parses the options that follow ``-- EXPR``; its errors are ChainoptErrors (one line, status 2)."""
+
+    def error(self, message):  # noqa: D102 (argparse API)
+        raise ChainoptError(f"after EXPR: {message}; {LEADING_MINUS}")
+
+
+def _options_after_expr(args) -> None:
+    """``chainopt sweep -- EXPR --at x=1``: after ``--`` argparse passes every word as EXPR; read the rest as options."""
+    args.expr, *rest = args.expr
+    if rest:
+        tail = _TailParser(prog="chainopt sweep", add_help=False)
+        _add_options(tail)
+        tail.parse_args(rest, namespace=args)
+
+
 def run_sweep(args) -> int:
+    from chainopt.cli_bench import parse_bytes
     from chainopt.expr import parse_point
     from chainopt.sweep_report import jacobian_report, parse_chain_example, sweep_report
 
+    _options_after_expr(args)
     point = parse_point(args.at)
-    activation = None if args.activation == "none" else args.activation
     if parse_chain_example(args.expr) is not None:
-        print(jacobian_report(args.expr, point, activation=activation).format(args.format))
+        activation = None if args.activation == "none" else args.activation or "tanh"
+        budget = None if args.budget is None else parse_bytes(args.budget)
+        print(jacobian_report(args.expr, point, activation=activation, budget=budget).format(args.format))
         return 0
+    for option, value in (("--activation", args.activation), ("--budget", args.budget)):
+        if value is not None:
+            raise ChainoptError(f"{option} {value} applies only to chain:n_1,...,n_N, not to the expression {args.expr!r}")
     report = sweep_report(args.expr, point, all_nodes=args.all_nodes)
     if not args.jacobian:
         print(report.format(args.format))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -83,7 +84,8 @@ class Program:
     Attributes
     ----------
     source : str
-        The text as given (an example's name is resolved to its program).
+        The text as given, each line stripped of surrounding whitespace (an
+        example's name is resolved to its program).
     statements : tuple of (str or None, ast.expr)
         ``(target, expression)`` pairs; the last has target ``None`` when the
         program ends in an expression rather than an assignment.
@@ -101,6 +103,14 @@ def _refuse(what: str, node, source: str, hint: str = "") -> ExpressionError:
     return ExpressionError(f"{what} is not allowed: {segment!r}; {hint or 'an expression may use ' + _ALLOWED}")
 
 
+def _finite_number(value) -> bool:
+    """Whether an int or float literal is a finite float (``1e999`` is inf; a 400-digit int overflows)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _check(node, source: str, top_tuple_ok: bool) -> None:
     """Raise for the first construct of ``node`` (walked iteratively) outside the whitelist."""
     for sub in ast.walk(node):
@@ -112,6 +122,9 @@ def _check(node, source: str, top_tuple_ok: bool) -> None:
         if kind is ast.Constant:
             if isinstance(sub.value, bool) or not isinstance(sub.value, (int, float)):
                 raise _refuse(f"constant {sub.value!r}", sub, source, "only int and float numbers are allowed")
+            if not _finite_number(sub.value):
+                raise _refuse("the non-finite number", sub, source,
+                              f"numbers must be finite floats (at most {sys.float_info.max:.6g} in size)")
         elif kind is ast.BinOp:
             if type(sub.op) not in _BINOPS:
                 symbol = _OPERATOR_SYMBOLS.get(type(sub.op), type(sub.op).__name__)
@@ -137,22 +150,43 @@ def _check(node, source: str, top_tuple_ok: bool) -> None:
 def parse(source: str) -> Program:
     """Parse and validate ``source`` (or the name of one of :data:`EXAMPLES`).
 
+    Whitespace around each line is ignored (``" -x*y"`` is ``"-x*y"``). A
+    name may be assigned once, and never an input's (a name read before it
+    is assigned).
+
     Raises
     ------
     ExpressionError
-        For a syntax error or any construct outside the whitelist, naming it.
+        For a syntax error, any construct outside the whitelist, or an
+        assignment to an input or to a name already assigned, naming it.
+
+    Examples
+    --------
+    >>> parse("  y = x**2 \\n f = -y ").free_names
+    ('x',)
+    >>> parse("x = 2*x")
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ExpressionError: assigning to 'x' is not allowed: 'x = 2*x'; 'x' is an input (it is read before it is assigned), so its value comes from the point: give the result a new name
     """
     if not isinstance(source, str):
         raise ExpressionError(f"an expression must be a string, got {type(source).__name__}")
-    text = EXAMPLES[source][0] if source in EXAMPLES else source
-    if not text.strip():
+    text = EXAMPLES[source.strip()][0] if source.strip() in EXAMPLES else source
+    text = "\n".join(line.strip() for line in text.strip().splitlines())
+    if not text:
         raise ExpressionError("the expression is empty")
     try:
         module = ast.parse(text, mode="exec")
     except SyntaxError as exc:
         raise ExpressionError(f"cannot parse {text!r}: {exc.msg} at column {exc.offset}") from None
-    except (RecursionError, MemoryError):
-        raise ExpressionError(f"the expression is too deeply nested to parse ({len(text):,} characters)") from None
+    except (RecursionError, MemoryError) as exc:
+        raise ExpressionError(
+            f"the expression ({len(text):,} characters) is too long or too deeply nested for Python's own parser: "
+            f"ast.parse raised {type(exc).__name__}" + (f" ({exc})" if str(exc) else "")
+            + f". That limit is Python's (it follows sys.getrecursionlimit(), {sys.getrecursionlimit()} here), "
+            "not chainopt's; a sum or product of n terms nests n deep, so split it into named parts, "
+            "e.g. a = x + ... ; b = x + ... ; f = a + b"
+        ) from None
     statements, assigned, free = [], set(), []
     for i, stmt in enumerate(module.body):
         last = i == len(module.body) - 1
@@ -175,6 +209,12 @@ def parse(source: str) -> Program:
                     raise _refuse(f"using the function {sub.id!r} as a value", sub, text, f"call it, e.g. {sub.id}(x)")
                 if sub.id not in assigned and sub.id not in CONSTANTS and sub.id not in free:
                     free.append(sub.id)
+        if target in free:
+            raise _refuse(f"assigning to {target!r}", stmt, text, f"{target!r} is an input (it is read before it is "
+                          "assigned), so its value comes from the point: give the result a new name")
+        if target in assigned:
+            raise _refuse(f"assigning to {target!r} again", stmt, text,
+                          f"{target!r} is already defined; each name is one node of the graph: use a new name")
         if target is not None:
             assigned.add(target)
         statements.append((target, expr))
@@ -257,8 +297,11 @@ def _key(v):
     return ("node", id(v)) if isinstance(v, graph.Node) else ("const", float(v))
 
 
-def _evaluate_expr(expr, env, memo, recipes):
-    """Post-order evaluation with an explicit stack; equal sub-expressions share one node."""
+def _evaluate_expr(expr, env, memo, recipes, source):
+    """Post-order evaluation with an explicit stack; equal sub-expressions share one node.
+
+    A sub-expression of constants is folded to a number, which must be finite.
+    """
     results, stack = {}, [(expr, False)]
     while stack:
         node, ready = stack.pop()
@@ -285,10 +328,58 @@ def _evaluate_expr(expr, env, memo, recipes):
         key = (symbol, *map(_key, args))
         if key not in memo:
             memo[key] = fn(*args)
+            if not isinstance(memo[key], graph.Node) and not np.all(np.isfinite(memo[key])):
+                segment = ast.get_source_segment(source, node) or ast.unparse(node)
+                what = "overflows to" if np.any(np.isinf(memo[key])) else "is not defined:"
+                raise NonFiniteError(f"the constant {segment!r} {what} {memo[key]}; numbers must stay finite "
+                                     f"(at most {sys.float_info.max:.6g} in size)")
             if isinstance(memo[key], graph.Node) and memo[key] not in recipes:
                 recipes[memo[key]] = (shape, args)
         results[id(node)] = memo[key]
     return results[id(expr)]
+
+
+#: ``ast._Precedence`` values for the node kinds :func:`_render` builds (higher binds tighter).
+_ARITH, _TERM, _FACTOR, _POWER, _AWAIT = 1, 2, 3, 4, 5
+_BINOP_PRECEDENCE = {ast.Add: _ARITH, ast.Sub: _ARITH, ast.Mult: _TERM, ast.Div: _TERM, ast.Pow: _POWER}
+
+
+def _unparse(tree) -> str:
+    """``ast.unparse`` for the trees :func:`_render` builds, with an explicit stack.
+
+    A definition folds every unnamed node below it, so a tree can be thousands
+    of levels deep (``f = x + x + ... + x``): too deep for ``ast.unparse``'s
+    recursion. Parentheses follow the same precedence rules.
+
+    Examples
+    --------
+    >>> _unparse(ast.parse("(-x) ** 2 - (y - sin(x)) / 2 ** -y", mode="eval").body)
+    '(-x) ** 2 - (y - sin(x)) / 2 ** (-y)'
+    """
+    out, stack = [], [(tree, 0)]
+    while stack:
+        node, context = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, ast.BinOp):
+            precedence = _BINOP_PRECEDENCE[type(node.op)]
+            left, right = (precedence + 1, precedence) if isinstance(node.op, ast.Pow) else (precedence, precedence + 1)
+            parens = context > precedence
+            stack += [(")", 0)] * parens + [(node.right, right), (f" {_BINOPS[type(node.op)][0]} ", 0), (node.left, left)]
+            stack += [("(", 0)] * parens
+        elif isinstance(node, ast.UnaryOp):
+            parens = context > _FACTOR
+            stack += [(")", 0)] * parens + [(node.operand, _FACTOR), (_UNARYOPS[type(node.op)][0], 0)] + [("(", 0)] * parens
+        elif isinstance(node, ast.Call):
+            stack.append((")", 0))
+            for i, arg in enumerate(reversed(node.args)):
+                stack += [(", ", 0)] * (i > 0) + [(arg, 0)]
+            stack.append((f"{node.func.id}(", 0))
+        elif isinstance(node, ast.Name):
+            out.append(node.id)
+        else:
+            out.append(ast.unparse(node))
+    return "".join(out)
 
 
 def _render(recipe, names, folded):
@@ -303,15 +394,27 @@ def _render(recipe, names, folded):
     return ast.Call(func=shape.func, args=parts, keywords=[])
 
 
-def evaluate(source, point: Mapping[str, float], *, all_nodes: bool = False) -> Evaluation:
+def evaluate(source, point: Mapping[str, float], *, all_nodes: bool = False, allow_unused: bool = False) -> Evaluation:
     """Parse ``source`` and trace it at ``point`` (input name -> value).
+
+    With ``allow_unused=True``, names in ``point`` that the expression does
+    not read are inputs all the same (their derivatives are zero).
 
     Raises
     ------
     ExpressionError
-        For a refused construct or a variable without a value.
+        For a refused construct, a variable without a value, or (unless
+        ``allow_unused``) a value for a name the expression does not use.
     NonFiniteError
-        If a node's value is NaN or infinite there (e.g. ``log`` of a negative number).
+        If a node's value is NaN or infinite there (e.g. ``log`` of a negative
+        number, or an overflow).
+
+    Examples
+    --------
+    >>> evaluate("x * 2", {"x": 1.0, "y": 2.0})
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ExpressionError: input 'y' is not used by 'x * 2'; give values only for its inputs: x
     """
     program = parse(source)
     missing = [name for name in program.free_names if name not in point]
@@ -320,12 +423,21 @@ def evaluate(source, point: Mapping[str, float], *, all_nodes: bool = False) -> 
             f"variable {missing[0]!r} has no value; give every input a value, e.g. "
             + ",".join(f"{n}=1" for n in program.free_names)
         )
+    unused = [name for name in point if name not in program.free_names]
+    if unused and not allow_unused:
+        listed = ", ".join(map(repr, unused))
+        raise ExpressionError(
+            f"input{'s' * (len(unused) > 1)} {listed} {'are' if len(unused) > 1 else 'is'} not used by "
+            f"{program.source!r}; "
+            + (f"give values only for its inputs: {', '.join(program.free_names)}" if program.free_names
+               else "it has no variables, so there is nothing to differentiate")
+        )
     inputs = tuple(graph.variable(v, name=name) for name, v in point.items())
     env = {**CONSTANTS, **{x.name: x for x in inputs}}
     memo, recipes, names = {}, {}, {x: x.name for x in inputs}
     with np.errstate(all="ignore"):
         for target, expr in program.statements:
-            result = _evaluate_expr(expr, env, memo, recipes)
+            result = _evaluate_expr(expr, env, memo, recipes, program.source)
             if target is not None:
                 env[target] = result
                 if isinstance(result, graph.Node) and result not in names:
@@ -346,13 +458,12 @@ def evaluate(source, point: Mapping[str, float], *, all_nodes: bool = False) -> 
             names[n] = _fresh(f"v{count}", taken)
     folded, definitions = {}, {}
     shown_set = set(shown)
+    shown_names = {k: v for k, v in names.items() if k in shown_set}
     for n in order:
         if n in recipes:
-            tree = _render(recipes[n], {k: v for k, v in names.items() if k in shown_set}, folded)
-            folded[n] = tree
-            definitions[n] = ast.unparse(tree)
-        else:
-            definitions[n] = "input" if n.op == "input" else repr(n.value)
+            folded[n] = _render(recipes[n], shown_names, folded)
+        if n in shown_set or not np.all(np.isfinite(n.value)):
+            definitions[n] = _unparse(folded[n]) if n in recipes else "input" if n.op == "input" else repr(n.value)
         if not np.all(np.isfinite(n.value)):
             raise NonFiniteError(
                 f"{names.get(n, 'the sub-expression')} = {definitions[n]} is {n.value} at "

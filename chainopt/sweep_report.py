@@ -31,6 +31,7 @@ from chainopt import graph
 from chainopt.autodiff import trace
 from chainopt.chain import Chain, adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
 from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
+from chainopt.executor import MemoryEstimate, check_memory
 from chainopt.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
 
 __all__ = [
@@ -41,9 +42,19 @@ __all__ = [
     "jacobian_report",
     "layered_function",
     "parse_chain_example",
+    "MAX_SWEEP_MADDS",
+    "chain_sweep_needs",
 ]
 
 FORMATS = ("text", "markdown", "csv", "json")
+
+#: Most multiply-adds the sweeps of one ``chain:n_1,...,n_N`` report may count
+#: (``n_1`` tangent plus ``n_N`` adjoint sweeps, activations included): a
+#: few seconds of Python-driven sweeps. Larger chains are refused before anything is built.
+MAX_SWEEP_MADDS = 2_000_000_000
+
+#: Bytes of Python objects per sweep besides its vectors (dict, seed, array headers), measured with tracemalloc.
+_SWEEP_OVERHEAD = 2048
 
 
 def _num(v) -> str:
@@ -63,6 +74,20 @@ def _header_lines(pairs) -> list[str]:
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
+def _and(words) -> str:
+    """``['1', '2', '3']`` -> ``'1, 2 and 3'``."""
+    words = list(words)
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def _sweep_costs(sweeps, seeds) -> str:
+    """``'3 multiply-adds each'``, or ``'1 and 2 multiply-adds for x and y'`` when the sweeps differ."""
+    madds = [s.madds for s in sweeps]
+    if len(set(madds)) <= 1:
+        return f"{_count(madds[0] if madds else 0, 'multiply-add')} each"
+    return f"{_and(f'{m:,}' for m in madds)} multiply-adds for {_and(seeds)}"
 
 
 def _render(fmt: str, renderers: dict) -> str:
@@ -131,10 +156,8 @@ class SweepReport:
         pairs += [("value", ", ".join(f"{f} = {_num(y.value)}" for f, y in zip(self.output_names, ev.trace.outputs)))]
         derivs = [f"d{f}/d{x} = {_num(self.derivative(f, x))}" for f in self.output_names for x in self.input_names]
         pairs.append(("derivative" + "s" * (len(derivs) > 1), ", ".join(derivs)))
-        t_madds = sorted({s.madds for s in self.tangents})
-        a_madds = sorted({s.madds for s in self.adjoints})
-        pairs.append(("tangent sweeps", f"{len(self.tangents)} (one per input), {'/'.join(map(str, t_madds))} multiply-adds each"))
-        pairs.append(("adjoint sweeps", f"{len(self.adjoints)} (one per output), {'/'.join(map(str, a_madds))} multiply-adds each"))
+        pairs.append(("tangent sweeps", f"{len(self.tangents)} (one per input), {_sweep_costs(self.tangents, self.input_names)}"))
+        pairs.append(("adjoint sweeps", f"{len(self.adjoints)} (one per output), {_sweep_costs(self.adjoints, self.output_names)}"))
         return pairs
 
     def to_text(self) -> str:
@@ -267,6 +290,57 @@ def layered_function(dims, *, activation: str | None = "tanh", seed: int = 0):
     return f, rng.standard_normal(dims[0]), weights
 
 
+def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryEstimate, int]:
+    """Bytes and multiply-adds :func:`jacobian_report` needs for ``chain:dims``, from the dims alone.
+
+    The bytes: ``inputs`` are the weights; ``intermediates`` the worst moment
+    of the run, which is one of: the ``n_1`` tangent sweeps, all alive until
+    the Jacobian is stacked, each holding one working vector per node
+    (``S = n_1 + ... + n_N`` entries, plus ``n_2 + ... + n_(N-1)`` for the
+    activations) and its column; then the ``n_N`` adjoint sweeps likewise,
+    next to the first Jacobian; then the two Jacobians compared (four
+    ``n_N x n_1`` arrays). The traced graph's values add ``2 S``, and each
+    sweep about 2 KiB of Python objects. The
+    multiply-adds are exactly what the sweeps will count: the matrix-free
+    models plus ``n_1`` (``n_N``) per activation entry.
+
+    Examples
+    --------
+    >>> est, madds = chain_sweep_needs([4, 8, 3, 1], activation=None)
+    >>> est.inputs, est.intermediates, madds
+    (472, 9024, 295)
+    """
+    dims = Chain(dims).dims
+    n_in, n_out = dims[0], dims[-1]
+    act = sum(dims[1:-1]) if activation else 0
+    nodes = sum(dims) + act
+    jac = n_in * n_out
+    largest_weight = max(m * n for n, m in zip(dims[:-1], dims[1:]))
+    itemsize = np.dtype(np.float64).itemsize
+    per_sweep = nodes + _SWEEP_OVERHEAD // itemsize
+    peak = 2 * nodes + max(
+        largest_weight,                                # a weight's temporary while it is drawn
+        n_in * (per_sweep + n_out) + jac,              # the tangent sweeps, their columns, the stacked matrix
+        jac + n_out * (per_sweep + n_in) + jac,        # the forward Jacobian, the adjoint sweeps, their rows, stacked
+        4 * jac,                                       # both Jacobians, their difference and its absolute value
+    )
+    estimate = MemoryEstimate(inputs=sum(m * n for n, m in zip(dims[:-1], dims[1:])) * itemsize,
+                              intermediates=peak * itemsize, itemsize=itemsize)
+    madds = tangent_sweep_cost(dims) + adjoint_sweep_cost(dims) + (n_in + n_out) * act
+    return estimate, madds
+
+
+def _check_chain_fits(source: str, dims, activation, budget) -> None:
+    estimate, madds = chain_sweep_needs(dims, activation=activation)
+    check_memory(estimate, budget, what=f"{source} (weights + {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps)")
+    if madds > MAX_SWEEP_MADDS:
+        raise ChainoptError(
+            f"{source} would take {madds:,} multiply-adds in its {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps, "
+            f"but sweep allows at most {MAX_SWEEP_MADDS:,} (chainopt.sweep_report.MAX_SWEEP_MADDS); "
+            "try smaller dims, or 'chainopt cost' for the cost model alone"
+        )
+
+
 @dataclass(frozen=True)
 class JacobianReport:
     """A Jacobian built by ``n_in`` tangent and by ``n_out`` adjoint sweeps, with the counted costs.
@@ -389,8 +463,23 @@ class JacobianReport:
 
 
 def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, activation: str | None = "tanh",
-                    seed: int = 0) -> JacobianReport:
+                    seed: int = 0, budget: int | None = None) -> JacobianReport:
     """The Jacobian of an expression (at ``point``) or of ``chain:n_1,...,n_N``, by both kinds of sweep.
+
+    For ``chain:...``, ``activation`` is the layers' activation (``None``:
+    linear) and ``budget`` the bytes allowed (``None``: the default of
+    :func:`chainopt.executor.check_memory`); an expression ignores
+    ``activation`` and refuses ``budget``.
+
+    Raises
+    ------
+    MemoryBudgetError
+        If ``chain:...`` would need more memory than ``budget`` (see
+        :func:`chain_sweep_needs`), before anything is built.
+    ChainoptError
+        If its sweeps would count more than :data:`MAX_SWEEP_MADDS` multiply-adds.
+    ExpressionError, NonFiniteError
+        For a refused expression or point, or a Jacobian that is not finite.
 
     Examples
     --------
@@ -402,6 +491,9 @@ def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, ac
     if dims is not None:
         if point:
             raise ExpressionError(f"{source!r} takes no input values: its input point is seeded")
+        if activation is not None and activation not in FUNCTIONS:
+            raise ExpressionError(f"unknown activation {activation!r}; choose one of: none, {', '.join(FUNCTIONS)}")
+        _check_chain_fits(source, dims, activation, budget)
         f, x0, _ = layered_function(dims, activation=activation, seed=seed)
         tr = trace(f, x0, names=["x"])
         what = "x -> W_{N-1} p(... p(W_1 x))" if activation else "x -> W_{N-1} ... W_1 x"
@@ -409,6 +501,8 @@ def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, ac
     else:
         if not point:
             raise ExpressionError("give the point to evaluate at, e.g. x=2 (several inputs: x=1,y=2)")
+        if budget is not None:
+            raise ChainoptError("a memory budget applies only to chain:n_1,...,n_N; an expression is scalar")
         ev = evaluate(source, point)
         tr, description = ev.trace, ev.program.source
     with np.errstate(all="ignore"):

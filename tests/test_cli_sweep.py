@@ -6,13 +6,16 @@ import json
 import math
 import subprocess
 import sys
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import chainopt as co
 from chainopt.cli import main
-from chainopt.sweep_report import jacobian_report, layered_function, sweep_report
+from chainopt.errors import ChainoptError, MemoryBudgetError
+from chainopt.sweep_report import MAX_SWEEP_MADDS, chain_sweep_needs, jacobian_report, layered_function, sweep_report
 
 
 def run(capsys, *argv):
@@ -145,6 +148,16 @@ def test_library_report_reads_both_sweeps():
         (["sweep", "chain:4,2", "--at", "x=1"], "takes no input values"),
         (["sweep", "chain:4,2", "--activation", "cosh"], "unknown activation 'cosh'"),
         (["sweep", "x", "--at", "x=1", "--format", "yaml"], "invalid choice: 'yaml'"),
+        (["sweep", "x = 2*x", "--at", "x=1"], "assigning to 'x' is not allowed: 'x = 2*x'; 'x' is an input"),
+        (["sweep", "y = x; y = 2*x", "--at", "x=1"], "'y' is already defined"),
+        (["sweep", "x*2", "--at", "x=1", "--activation", "relu"], "--activation relu applies only to chain:"),
+        (["sweep", "x*2", "--at", "x=1", "--budget", "1G"], "--budget 1G applies only to chain:"),
+        (["sweep", "x*2", "--at", "x=1,y=2,z=3"], "inputs 'y', 'z' are not used by 'x*2'"),
+        (["sweep", "+".join(["x"] * 3000), "--at", "x=1"], "too long or too deeply nested for Python's own parser"),
+        (["sweep", "x + 2**2**2**2**2**2", "--at", "x=1"], "the constant '2**2**2**2**2' overflows to inf"),
+        (["sweep", "1e999*x", "--at", "x=1"], "the non-finite number is not allowed: '1e999'"),
+        (["sweep", "--", "x*y", "--bogus"], "after EXPR: unrecognized arguments: --bogus"),
+        (["sweep", "-x*y", "--at", "x=1,y=2"], "required: EXPR"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
@@ -166,3 +179,84 @@ def test_subprocess_sweep_and_refusal():
 def test_help_mentions_the_examples(capsys):
     status, out, _ = run(capsys, "sweep", "--help")
     assert status == 0 and "notes1" in out and "notes2" in out and "chain:" in out
+
+
+# -- expressions starting with a minus, and the header's wording --------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sweep", "--", "-x*y", "--at", "x=1,y=2"],
+        ["sweep", "--at", "x=1,y=2", "--", "-x*y"],
+        ["sweep", " -x*y", "--at", "x=1,y=2"],
+        ["sweep", "--at", "x=1", "--", "-x*y", "--at", "y=2", "-f", "text"],
+    ],
+)
+def test_an_expression_starting_with_a_minus(capsys, argv):
+    status, out, err = run(capsys, *argv)
+    assert status == 0 and err == ""
+    assert "expression:  -x*y" in out and "derivatives:  df/dx = -2, df/dy = -1" in out
+
+
+def test_help_shows_how_to_give_a_leading_minus(capsys):
+    status, out, _ = run(capsys, "sweep", "--help")
+    assert status == 0 and 'chainopt sweep -- "-x*y" --at x=1,y=2' in " ".join(out.split())
+
+
+def test_sweep_costs_that_differ_are_listed_per_seed_not_as_a_fraction(capsys):
+    status, out, _ = run(capsys, "sweep", "x*y + sin(x)", "--at", "x=1,y=2")
+    assert status == 0 and "1/2" not in out
+    assert "tangent sweeps:  2 (one per input), 2 and 1 multiply-adds for x and y" in out
+    assert "adjoint sweeps:  1 (one per output), 3 multiply-adds each" in out
+    _, out, _ = run(capsys, "sweep", "-f", "json", "--", "x*y + sin(x)", "--at", "x=1,y=2")
+    assert [s["multiply_adds"] for s in json.loads(out)["tangent_sweeps"]] == [2, 1]
+
+
+# -- chain:... is refused before anything is built when it is too big ---------------------------
+
+
+def test_a_huge_chain_is_refused_at_once_naming_needed_and_allowed_bytes(capsys):
+    start = time.perf_counter()
+    status, out, err = run(capsys, "sweep", "chain:30000,30000,30000", "--budget", "1G")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "would need 64,863,360,000 bytes" in err and "14,400,000,000 for the inputs" in err
+    assert "the budget allows 1,073,741,824 bytes" in err
+    status, out, err = run(capsys, "sweep", "chain:30000,30000,30000")  # the default budget, or the work limit
+    assert status == 2 and ("bytes" in err or "multiply-adds" in err)
+    assert time.perf_counter() - start < 5
+
+
+def test_a_chain_over_the_work_limit_is_refused_naming_the_limit():
+    est, madds = chain_sweep_needs([2000, 2000, 2000])
+    assert madds == 2000 * 2 * 2000 * 2000 * 2 + 2 * 2000 * 2000 > MAX_SWEEP_MADDS
+    with pytest.raises(ChainoptError, match=r"32,008,000,000 multiply-adds .* at most 2,000,000,000 \(chainopt.sweep_report.MAX_SWEEP_MADDS\)"):
+        jacobian_report("chain:2000,2000,2000", budget=2**40)
+    with pytest.raises(MemoryBudgetError, match="budget allows 1,000 bytes"):
+        jacobian_report("chain:4,8,3,1", budget=1000)
+
+
+@pytest.mark.parametrize("dims, activation", [([60, 90, 30], "tanh"), ([40, 5, 5, 120], None), ([300, 3, 1], "tanh")])
+def test_the_chain_estimate_is_the_counted_work_and_bounds_the_measured_memory(dims, activation):
+    est, madds = chain_sweep_needs(dims, activation=activation)
+    source = "chain:" + ",".join(map(str, dims))
+    jacobian_report(source, activation=activation)  # warm caches so only the report's own memory is traced
+    tracemalloc.start()
+    try:
+        r = jacobian_report(source, activation=activation)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(r.fwd_madds) + sum(r.bwd_madds) == madds
+    assert peak <= est.total <= 1.5 * peak
+
+
+def test_out_of_memory_message_suggests_no_option_the_command_lacks(capsys, monkeypatch):
+    import chainopt.sweep_report
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(chainopt.sweep_report, "sweep_report", exhausted)
+    status, out, err = run(capsys, "sweep", "x*2", "--at", "x=1")
+    assert status == 2 and out == "" and "out of memory" in err and "--" not in err

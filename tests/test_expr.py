@@ -1,5 +1,6 @@
 """The safe expression parser: what it accepts, what it refuses (naming it), and the graphs it builds."""
 
+import ast
 import math
 
 import numpy as np
@@ -61,6 +62,11 @@ def links(ev):
         ("x += 1", "augmented assignment", "x += 1"),
         ("[x]", "list", "[x]"),
         ("f'{x}'", "f-string", "f'{x}'"),
+        ("x = 2*x", "assigning to 'x'", "x = 2*x"),
+        ("y = 2*x; x = y", "assigning to 'x'", "x = y"),
+        ("y = x; y = 2*x", "assigning to 'y' again", "y = 2*x"),
+        ("1e999 * x", "the non-finite number", "1e999"),
+        ("x * 1" + "0" * 400, "the non-finite number", "1" + "0" * 400),
     ],
 )
 def test_refused_constructs_are_named(source, kind, part):
@@ -87,6 +93,52 @@ def test_syntax_errors(source, fragment):
 def test_a_too_deeply_nested_expression_is_a_clear_error():
     with pytest.raises(ExpressionError, match="too deeply nested"):
         parse("+".join(["x"] * 100_000))
+
+
+def test_the_parse_limit_is_reported_as_pythons():
+    with pytest.raises(ExpressionError) as info:
+        parse("+".join(["x"] * 3000))
+    message = str(info.value)
+    assert "Python's own parser" in message and "sys.getrecursionlimit()" in message and "5,999 characters" in message
+
+
+def test_whitespace_around_lines_is_harmless():
+    assert sorted(parse(" -x*y ").free_names) == ["x", "y"] and parse(" -x*y ").source == "-x*y"
+    assert parse(" notes1 ").source == EXAMPLES["notes1"][0]
+    ev = evaluate("\n   y = x**2\n   f = -y  \n", {"x": 3.0})
+    assert table(ev) == [("x", "input"), ("y", "x ** 2"), ("f", "-y")] and ev.trace.outputs[0].value == -9.0
+
+
+def test_an_assignment_to_an_input_or_a_defined_name_says_which():
+    with pytest.raises(ExpressionError, match="'x' is an input"):
+        evaluate("x = 2*x", {"x": 1.0})
+    with pytest.raises(ExpressionError, match="'y' is already defined"):
+        evaluate("y = x; y = 2*x", {"x": 1.0})
+
+
+def test_unused_inputs_are_refused_by_name():
+    with pytest.raises(ExpressionError, match="input 'y' is not used by 'x \\* 2'; give values only for its inputs: x"):
+        evaluate("x * 2", {"x": 1.0, "y": 2.0})
+    with pytest.raises(ExpressionError, match="inputs 'y', 'z' are not used"):
+        evaluate("x * 2", {"x": 1.0, "y": 2.0, "z": 3.0})
+    with pytest.raises(ExpressionError, match="no variables, so there is nothing to differentiate"):
+        evaluate("2 ** 3", {"x": 1.0})
+
+
+def test_a_constant_that_overflows_is_refused_by_name():
+    with pytest.raises(NonFiniteError, match=r"the constant '2\*\*2\*\*2\*\*2\*\*2' overflows to inf"):
+        evaluate("x + 2**2**2**2**2**2", {"x": 1.0})
+    with pytest.raises(NonFiniteError, match=r"'0\.0 / 0\.0' is not defined: nan"):
+        evaluate("x + 0.0 / 0.0", {"x": 1.0})
+
+
+def test_a_long_flat_sum_below_pythons_limit_folds_into_one_definition():
+    """Thousands of folded nodes in one definition: no recursion (ast.unparse would hit the limit)."""
+    n = 2500
+    ev = evaluate("f = " + " + ".join(["x"] * n), {"x": 1.0})
+    (f,) = ev.trace.outputs
+    assert ev.definitions[f] == " + ".join(["x"] * n) and f.value == n
+    assert ev.trace.adjoint_sweep({f: 1.0})[ev.trace.inputs[0]] == n
 
 
 def test_missing_and_bad_inputs():
@@ -168,12 +220,12 @@ def test_tuples_give_several_outputs_and_constants_fold():
     ev = evaluate("x * y, sin(x) + 2 * pi", {"x": 1.0, "y": 2.0})
     assert [ev.names[y] for y in ev.trace.outputs] == ["f1", "f2"]
     assert ev.trace.outputs[1].value == pytest.approx(math.sin(1) + 2 * math.pi)
-    const = evaluate("2 ** 3 + e", {"x": 1.0})
-    assert const.trace.outputs[0].value == pytest.approx(8 + math.e) and const.trace.outputs[0].op == "const"
+    const = evaluate("x, 2 ** 3 + e", {"x": 1.0})
+    assert const.trace.outputs[1].value == pytest.approx(8 + math.e) and const.trace.outputs[1].op == "const"
 
 
-def test_unused_inputs_are_still_inputs_and_names_never_collide():
-    ev = evaluate("f = x * 2; x * f", {"x": 1.0, "y": 5.0})
+def test_allowed_unused_inputs_are_still_inputs_and_names_never_collide():
+    ev = evaluate("f = x * 2; x * f", {"x": 1.0, "y": 5.0}, allow_unused=True)
     assert [ev.names[n] for n in ev.trace.inputs] == ["x", "y"]
     assert ev.names[ev.trace.outputs[0]] == "f_2"
 
@@ -202,13 +254,31 @@ expressions = st.recursive(
 @settings(max_examples=60)
 @given(source=expressions, x=st.floats(-2, 2), y=st.floats(-2, 2))
 def test_random_expressions_tangent_equals_adjoint_equals_finite_differences(source, x, y):
-    ev = evaluate(source, {"x": x, "y": y})
+    ev = evaluate(source, {"x": x, "y": y}, allow_unused=True)
     (f,), (xn, yn) = ev.trace.outputs, ev.trace.inputs
     adjoint = ev.trace.adjoint_sweep({f: 1.0})
     for node, h_point in ((xn, (x + 1e-6, y, x - 1e-6, y)), (yn, (x, y + 1e-6, x, y - 1e-6))):
         tangent = ev.trace.tangent_sweep({node: 1.0})[f]
         assert tangent == pytest.approx(adjoint[node], rel=1e-9, abs=1e-12)
-        up = evaluate(source, {"x": h_point[0], "y": h_point[1]}).trace.outputs[0].value
-        down = evaluate(source, {"x": h_point[2], "y": h_point[3]}).trace.outputs[0].value
+        up = evaluate(source, {"x": h_point[0], "y": h_point[1]}, allow_unused=True).trace.outputs[0].value
+        down = evaluate(source, {"x": h_point[2], "y": h_point[3]}, allow_unused=True).trace.outputs[0].value
         assert tangent == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-5)
     assert np.isfinite(f.value)
+
+
+variable_expressions = st.recursive(
+    st.sampled_from(["x", "y"]),
+    lambda inner: st.one_of(
+        st.tuples(st.sampled_from(SAFE_UNARY), inner).map(lambda t: t[0].format(t[1])),
+        st.tuples(st.sampled_from(BINARY), inner, inner).map(lambda t: t[0].format(t[1], t[2])),
+    ),
+    max_leaves=8,
+).filter(lambda source: source not in ("x", "y"))
+
+
+@settings(max_examples=60)
+@given(source=variable_expressions)
+def test_folded_definitions_read_as_ast_unparse_writes_them(source):
+    """The iterative renderer puts parentheses where Python's ast.unparse does."""
+    ev = evaluate(f"f = {source}", {"x": 0.5, "y": 0.25}, allow_unused=True)
+    assert ev.definitions[ev.trace.outputs[0]] == ast.unparse(ast.parse(source, mode="eval"))
