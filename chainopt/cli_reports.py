@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from chainopt.errors import ChainoptError
 
 __all__ = ["add_parser", "Progress", "write_index"]
 
@@ -53,10 +52,10 @@ class Progress:
 
 
 def _out_dir(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise ChainoptError(f"--out {path!r} exists and is not a folder")
-    return out
+    """The output folder, created (or refused) before any experiment runs."""
+    from chainopt.experiments._io import prepare
+
+    return prepare(path)
 
 
 def add_parser(subparsers) -> None:

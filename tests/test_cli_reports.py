@@ -39,3 +39,28 @@ def test_progress_line_without_a_terminal():
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("[------------------------] 0/4") and lines[0].endswith("starting")
     assert lines[1].startswith("[######------------------] 1/4")
+
+
+def test_experiment_scripts_share_one_command_line(tmp_path, capsys):
+    from chainopt.experiments import run_script
+
+    assert run_script("notes_claim", argv=["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "FWD was optimal" in out and f"wrote {tmp_path / 'notes_claim.md'}" in out
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert run_script("notes_claim", argv=["--quick", "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists and is not a folder" in err
+
+
+def test_every_experiment_has_a_script():
+    from pathlib import Path
+
+    from chainopt.experiments import EXPERIMENTS
+
+    scripts = Path(__file__).resolve().parents[1] / "experiments"
+    for name, (module, _, _) in EXPERIMENTS.items():
+        script = scripts / f"{module.rsplit('.', 1)[1]}.py"
+        assert script.exists(), script
+        assert f'run_script("{name}"' in script.read_text()

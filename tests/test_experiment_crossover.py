@@ -81,4 +81,4 @@ def test_cli_crossover_out_is_a_file(tmp_path, capsys):
     target = tmp_path / "file"
     target.write_text("x")
     assert cli_main(["crossover", "--quick", "--out", str(target)]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "exists and is not a folder" in capsys.readouterr().err

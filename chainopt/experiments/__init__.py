@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["EXPERIMENTS", "CAPTIONS", "load"]
+__all__ = ["EXPERIMENTS", "CAPTIONS", "load", "run_script"]
 
 #: name -> (module, title, markdown page), in the order ``chainopt report`` runs and lists them.
 EXPERIMENTS = {
@@ -74,3 +74,34 @@ def load(name: str):
     if name not in EXPERIMENTS:
         raise ChainoptError(f"unknown experiment {name!r}; choose from: {', '.join(EXPERIMENTS)}")
     return importlib.import_module(EXPERIMENTS[name][0])
+
+
+def run_script(name: str, description: str | None = None, argv=None) -> int:
+    """The command line of ``experiments/NAME.py``: ``[--out DIR] [--quick] [--seed S]``.
+
+    Runs the experiment with progress lines on stderr, then prints its reading
+    and the files it wrote. Returns the exit status (2 for bad input, as the
+    ``chainopt`` command does).
+    """
+    import argparse
+    import sys
+
+    from chainopt.errors import ChainoptError
+
+    module = load(name)
+    parser = argparse.ArgumentParser(
+        prog=f"experiments/{name}.py", description=(description or module.__doc__ or "").strip().splitlines()[0]
+    )
+    parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the experiment (default: 0)")
+    args = parser.parse_args(argv)
+    try:
+        result = module.main(args.out, args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except ChainoptError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    print(result["reading"])
+    for path in result["paths"]:
+        print(f"wrote {path}")
+    return 0

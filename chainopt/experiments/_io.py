@@ -10,9 +10,22 @@ __all__ = ["prepare", "write_csv", "save_figure", "write_markdown"]
 
 
 def prepare(out_dir) -> Path:
-    """Create ``out_dir`` (and parents) and return it as a Path."""
+    """Create ``out_dir`` (and parents) and return it as a Path.
+
+    Raises
+    ------
+    ChainoptError
+        If it exists and is not a folder, or cannot be created.
+    """
+    from chainopt.errors import ChainoptError
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ChainoptError(f"output folder {str(out_dir)!r} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChainoptError(f"cannot create the output folder {str(out_dir)!r}: {exc.strerror}") from None
     return out
 
 
