@@ -302,18 +302,23 @@ class Trace:
 
     def jacobian(self, mode: str = "bwd") -> "JacobianResult":
         """The full Jacobian by ``n_in`` tangent sweeps (``'fwd'``) or ``n_out`` adjoint sweeps (``'bwd'``)."""
+        # One sweep alive at a time: keep its column (row) and its count, then drop it.
+        slices, per_sweep = [], []
         if mode == "fwd":
-            sweeps = [self.tangent_sweep(seed) for seed in _unit_seeds(self.inputs)]
-            columns = [np.concatenate([np.ravel(s[y]) for y in self.outputs]) for s in sweeps]
-            matrix = np.stack(columns, axis=1) if columns else np.zeros((self.n_out, 0))
+            for seed in _unit_seeds(self.inputs):
+                sweep = self.tangent_sweep(seed)
+                slices.append(np.concatenate([np.ravel(sweep[y]) for y in self.outputs]))
+                per_sweep.append(sweep.madds)
+            matrix = np.stack(slices, axis=1) if slices else np.zeros((self.n_out, 0))
         elif mode == "bwd":
-            sweeps = [self.adjoint_sweep(seed) for seed in _unit_seeds(self.outputs)]
-            rows = [np.concatenate([np.ravel(s[x]) for x in self.inputs]) for s in sweeps]
-            matrix = np.stack(rows, axis=0) if rows else np.zeros((0, self.n_in))
+            for seed in _unit_seeds(self.outputs):
+                sweep = self.adjoint_sweep(seed)
+                slices.append(np.concatenate([np.ravel(sweep[x]) for x in self.inputs]))
+                per_sweep.append(sweep.madds)
+            matrix = np.stack(slices, axis=0) if slices else np.zeros((0, self.n_in))
         else:
             raise ChainoptError(f"unknown Jacobian mode {mode!r}; choose one of: {', '.join(MODES)}")
-        per_sweep = tuple(s.madds for s in sweeps)
-        return JacobianResult(matrix=matrix, mode=mode, madds_per_sweep=per_sweep)
+        return JacobianResult(matrix=matrix, mode=mode, madds_per_sweep=tuple(per_sweep))
 
 
 def _unit_seeds(nodes: Sequence[Node]):

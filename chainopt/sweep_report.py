@@ -55,6 +55,10 @@ MAX_SWEEP_MADDS = 2_000_000_000
 
 #: Bytes of Python objects per sweep besides its vectors (dict, seed, array headers), measured with tracemalloc.
 _SWEEP_OVERHEAD = 2048
+#: Bytes of Python objects per kept column or row (each its own small array), measured with tracemalloc.
+_SLICE_OVERHEAD = 240
+#: Bytes of Python objects of the trace and the report, whatever the size, measured with tracemalloc.
+_FIXED_OVERHEAD = 32 * 1024
 
 
 def _num(v) -> str:
@@ -294,13 +298,14 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
     """Bytes and multiply-adds :func:`jacobian_report` needs for ``chain:dims``, from the dims alone.
 
     The bytes: ``inputs`` are the weights; ``intermediates`` the worst moment
-    of the run, which is one of: the ``n_1`` tangent sweeps, all alive until
-    the Jacobian is stacked, each holding one working vector per node
-    (``S = n_1 + ... + n_N`` entries, plus ``n_2 + ... + n_(N-1)`` for the
-    activations) and its column; then the ``n_N`` adjoint sweeps likewise,
-    next to the first Jacobian; then the two Jacobians compared (four
-    ``n_N x n_1`` arrays). The traced graph's values add ``2 S``, and each
-    sweep about 2 KiB of Python objects. The
+    of the run, which is one of: a tangent sweep (one working vector per
+    node: ``S = n_1 + ... + n_N`` entries, plus ``n_2 + ... + n_(N-1)`` for
+    the activations, and about 2 KiB of Python objects) beside the ``n_1``
+    columns kept so far and the stacked Jacobian; then an adjoint sweep beside
+    the first Jacobian, the ``n_N`` rows and the second; then the two
+    Jacobians compared (four ``n_N x n_1`` arrays). The traced graph's values
+    add ``2 S``; Python objects add about 240 bytes per column or row and
+    32 KiB for the trace. Only one sweep is alive at a time. The
     multiply-adds are exactly what the sweeps will count: the matrix-free
     models plus ``n_1`` (``n_N``) per activation entry.
 
@@ -308,7 +313,7 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
     --------
     >>> est, madds = chain_sweep_needs([4, 8, 3, 1], activation=None)
     >>> est.inputs, est.intermediates, madds
-    (472, 9024, 295)
+    (472, 36496, 295)
     """
     dims = Chain(dims).dims
     n_in, n_out = dims[0], dims[-1]
@@ -320,12 +325,13 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
     per_sweep = nodes + _SWEEP_OVERHEAD // itemsize
     peak = 2 * nodes + max(
         largest_weight,                                # a weight's temporary while it is drawn
-        n_in * (per_sweep + n_out) + jac,              # the tangent sweeps, their columns, the stacked matrix
-        jac + n_out * (per_sweep + n_in) + jac,        # the forward Jacobian, the adjoint sweeps, their rows, stacked
+        per_sweep + jac + jac,                         # one tangent sweep, the columns so far, the stacked matrix
+        jac + per_sweep + jac + jac,                   # the forward Jacobian, one adjoint sweep, the rows, stacked
         4 * jac,                                       # both Jacobians, their difference and its absolute value
     )
+    objects = (n_in + n_out) * _SLICE_OVERHEAD + _FIXED_OVERHEAD
     estimate = MemoryEstimate(inputs=sum(m * n for n, m in zip(dims[:-1], dims[1:])) * itemsize,
-                              intermediates=peak * itemsize, itemsize=itemsize)
+                              intermediates=peak * itemsize + objects, itemsize=itemsize)
     madds = tangent_sweep_cost(dims) + adjoint_sweep_cost(dims) + (n_in + n_out) * act
     return estimate, madds
 
