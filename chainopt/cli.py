@@ -33,10 +33,22 @@ SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench", "chainopt.cli_sweep"
 
 
 class ChainoptArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr and exit status 2."""
+    """An ArgumentParser whose usage errors are one line on stderr and exit status 2.
+
+    A word that starts with ``-`` but cannot be an option name (``-x*y``,
+    ``-log(x)``, ``-4``) is a positional argument, so expressions and
+    negative numbers need no ``--`` in front of them.
+    """
+
+    _OPTION = re.compile(r"--?[A-Za-z][\w-]*(=.*)?", re.DOTALL)
 
     def error(self, message):  # noqa: D102 (argparse API)
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def _parse_optional(self, arg_string):  # argparse's hook: None means "positional"
+        if arg_string.startswith("-") and arg_string != "--" and not self._OPTION.fullmatch(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
 
 
 def _non_negative_int(text: str) -> int:

@@ -11,7 +11,7 @@ from chainopt.expr import EXAMPLES, FUNCTIONS
 __all__ = ["add_parser", "run_sweep"]
 
 #: How to give an expression that starts with a minus (argparse would take it for an option).
-LEADING_MINUS = "an EXPR starting with '-' goes after '--': chainopt sweep -- \"-x*y\" --at x=1,y=2 (or write \" -x*y\")"
+LEADING_MINUS = "an EXPR may start with '-' (\"-x*y\"); only a bare -x needs '--' in front: chainopt sweep --at x=1 -- -x"
 
 
 def _add_options(p) -> None:
@@ -59,7 +59,7 @@ def add_parser(subparsers) -> None:
         ),
         epilog=(
             "examples: chainopt sweep notes1 --at x=2   |   chainopt sweep \"x*y + sin(x)\" --at x=1,y=2   |   "
-            "chainopt sweep -- \"-x*y\" --at x=1,y=2   |   chainopt sweep chain:4,8,3,1 --jacobian"
+            "chainopt sweep \"-x*y\" --at x=1,y=2   |   chainopt sweep chain:4,8,3,1 --jacobian"
         ),
     )
     p.add_argument(

@@ -111,3 +111,12 @@ def test_long_chains_warn_about_the_dp_time_on_stderr(capsys):
     status, out, err = run(capsys, "cost", *["3"] * 1001, "--max-steps", "2")
     assert status == 0 and "the exact DP for 1,000 factors grows as N^3" in err
     assert "3 -> 3 -> 3 -> 3 -> 3 -> ... -> 3" in out and "(1,000 factors)" in out
+
+
+def test_words_that_cannot_be_options_are_positional(capsys):
+    status, out, _ = run(capsys, "sweep", "-x*y", "--at", "x=1,y=2")
+    assert status == 0 and "df/dx = -2, df/dy = -1" in out
+    status, _, err = run(capsys, "cost", "3", "-4")
+    assert status == 2 and "n_2 is -4" in err  # a negative dim reaches Chain's check, not argparse
+    status, out, _ = run(capsys, "cost", "3", "4", "--format=csv")
+    assert status == 0 and out.startswith("chain,strategy,cost")
