@@ -201,7 +201,9 @@ def test_an_expression_starting_with_a_minus(capsys, argv):
 
 def test_help_shows_how_to_give_a_leading_minus(capsys):
     status, out, _ = run(capsys, "sweep", "--help")
-    assert status == 0 and 'chainopt sweep -- "-x*y" --at x=1,y=2' in " ".join(out.split())
+    text = " ".join(out.split())
+    assert status == 0 and 'chainopt sweep "-x*y" --at x=1,y=2' in text
+    assert "chainopt sweep --at x=1 -- -x" in text
 
 
 def test_sweep_costs_that_differ_are_listed_per_seed_not_as_a_fraction(capsys):
