@@ -35,6 +35,7 @@ The notes' first example, ``p(x) = log x + sqrt(log x)`` at ``x = 2``:
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -280,12 +281,12 @@ class Trace:
     @property
     def n_in(self) -> int:
         """Total number of input entries (the Jacobian's columns)."""
-        return int(np.sum([x.size for x in self.inputs], dtype=np.int64))
+        return builtins.sum(x.size for x in self.inputs)
 
     @property
     def n_out(self) -> int:
         """Total number of output entries (the Jacobian's rows)."""
-        return int(np.sum([y.size for y in self.outputs], dtype=np.int64))
+        return builtins.sum(y.size for y in self.outputs)
 
     def value(self):
         """The function's value, shaped as it returned it."""
@@ -375,7 +376,7 @@ class JacobianResult:
     @property
     def madds(self) -> int:
         """Total counted multiply-adds of all sweeps."""
-        return int(np.sum(self.madds_per_sweep, dtype=np.int64)) if self.madds_per_sweep else 0
+        return builtins.sum(self.madds_per_sweep)  # exact ints (the graph's ``sum`` is shadowed here)
 
 
 def _checked_like(values, nodes, what: str):

@@ -255,8 +255,10 @@ def _all_finite(a: np.ndarray) -> bool:
 def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list[np.ndarray]:
     """Validate Jacobians in layer order against a chain; return them as arrays.
 
-    Accepted entries are integer, floating or complex numbers. Booleans are
-    refused: ``@`` on bool arrays computes logical or-of-ands, not sums of
+    Accepted entries are integer, floating or complex numbers. Integer arrays
+    are returned as float64 copies: ``@`` on fixed-width integers wraps
+    around silently (two int8 factors of 100s give 48, not 30000). Booleans
+    are refused: ``@`` on bool arrays computes logical or-of-ands, not sums of
     products. Object, string, bytes and date arrays are refused too.
 
     Parameters
@@ -316,7 +318,7 @@ def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list
             )
         if a.shape != (dims[k], dims[k - 1]):
             raise ShapeError(f"A_{k} has shape {a.shape} but the chain {chain} needs {chain.factor_shape(k)}")
-        arrays.append(a)
+        arrays.append(a.astype(np.float64) if a.dtype.kind in "iu" else a)
     if check_finite:
         for k, a in enumerate(arrays, start=1):
             if not _all_finite(a):

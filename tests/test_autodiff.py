@@ -403,3 +403,10 @@ def test_errors_name_the_problem():
         ad.variable(np.ones(2)) + np.ones(3)
     with pytest.raises(ValueError):  # every chainopt error is a ValueError
         ad.vjp(ad.sin, (1.0,), (1.0, 2.0))
+
+
+def test_counted_multiply_adds_are_exact_ints_beyond_int64():
+    from chainopt.autodiff import JacobianResult
+
+    result = JacobianResult(matrix=np.zeros((1, 1)), mode="fwd", madds_per_sweep=(2**62, 2**62))
+    assert result.madds == 2**63 and type(result.madds) is int
