@@ -43,7 +43,7 @@ def _strategy_list(text: str) -> list[str]:
 
 def add_parser(subparsers) -> None:
     """Add the ``bench`` subcommand."""
-    from chainopt.executor import BASELINES
+    from chainopt.executor import BASELINES, MULTI_DOT_MAX_FACTORS
     from chainopt.strategies import STRATEGIES
     from chainopt.timing import DEFAULT_STRATEGIES, LAYER_KINDS
 
@@ -68,8 +68,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--repeats", "-r", type=int, default=7, metavar="N", help="timed repeats per strategy (default: 7)")
     p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed warm-up rounds (default: 1)")
     p.add_argument(
-        "--strategies", "-s", type=_strategy_list, default=list(DEFAULT_STRATEGIES), metavar="A,B,...",
-        help=f"comma-separated, from {', '.join([*STRATEGIES, *BASELINES])} (default: {','.join(DEFAULT_STRATEGIES)})",
+        "--strategies", "-s", type=_strategy_list, default=None, metavar="A,B,...",
+        help=f"comma-separated, from {', '.join([*STRATEGIES, *BASELINES])} (default: {','.join(DEFAULT_STRATEGIES)}; "
+        f"multi_dot only up to {MULTI_DOT_MAX_FACTORS} factors)",
     )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="(default: float64)")
     p.add_argument("--seed", type=int, default=0, help="seeds the Jacobians (default: 0)")
@@ -93,7 +94,8 @@ def _looks_long(dims, repeats: int, peak_size: int) -> bool:
 
 def run_bench(args) -> int:
     from chainopt.chain import Chain
-    from chainopt.timing import TimingSpreadWarning, benchmark
+    from chainopt.executor import MULTI_DOT_MAX_FACTORS
+    from chainopt.timing import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
 
     dims = Chain(parse_dims(args.dims)).dims
     if args.repeats < 1 or args.warmup < 0 or args.peak_size < 0:
@@ -102,6 +104,17 @@ def run_bench(args) -> int:
             "need repeats >= 1, warmup >= 0, peak-size >= 0"
         )
     budget = None if args.budget is None else parse_bytes(args.budget)
+    strategies = args.strategies
+    if strategies is None:
+        strategies = list(DEFAULT_STRATEGIES)
+        factors = len(network_dims(dims, args.layers)) - 1
+        if factors > MULTI_DOT_MAX_FACTORS and "multi_dot" in strategies:
+            strategies.remove("multi_dot")
+            print(
+                f"chainopt bench: note: multi_dot left out, {factors:,} factors > {MULTI_DOT_MAX_FACTORS} "
+                "(it re-searches the order in pure Python on every call)",
+                file=sys.stderr,
+            )
     show = args.progress == "always" or (
         args.progress == "auto" and sys.stderr.isatty() and _looks_long(dims, args.repeats, args.peak_size)
     )
@@ -113,7 +126,7 @@ def run_bench(args) -> int:
         warnings.simplefilter("always", TimingSpreadWarning)
         result = benchmark(
             dims,
-            strategies=args.strategies,
+            strategies=strategies,
             repeats=args.repeats,
             warmup=args.warmup,
             seed=args.seed,

@@ -50,6 +50,12 @@ __all__ = [
 #: Execution-only strategies: run, timed and checked, but not plans (not in ``STRATEGIES``).
 BASELINES = ("multi_dot",)
 
+#: The longest chain ``multi_dot`` is benchmarked on: numpy's multi_dot searches
+#: the order again on every call, in pure Python and O(N^3) (about 1.6 s of
+#: search per call at 300 factors here), so beyond this its time measures the
+#: search, not the product.
+MULTI_DOT_MAX_FACTORS = 100
+
 #: The default memory budget is this fraction of the machine's available memory.
 BUDGET_FRACTION = 0.5
 
@@ -412,7 +418,9 @@ def multi_dot(mats: Sequence, *, check_finite: bool = True) -> np.ndarray:
     ``np.linalg.multi_dot`` picks an optimal order itself and multiplies
     with ``np.dot``; it takes the written order, so this converts with
     :func:`written_order`. It is an execution baseline, not a plan: it is
-    not in ``STRATEGIES``.
+    not in ``STRATEGIES``. Its time includes numpy's search for the order,
+    repeated on every call in pure Python (O(N^3); see
+    :data:`MULTI_DOT_MAX_FACTORS`).
 
     Examples
     --------

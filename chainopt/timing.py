@@ -40,6 +40,7 @@ from chainopt.environment import machine_info
 from chainopt.errors import ChainoptError, ResultMismatchError, UnknownStrategyError
 from chainopt.executor import (
     BASELINES,
+    MULTI_DOT_MAX_FACTORS,
     MemoryEstimate,
     check_jacobians,
     check_memory,
@@ -60,6 +61,7 @@ __all__ = [
     "time_interleaved",
     "autorange",
     "build_jacobians",
+    "network_dims",
     "check_spread",
     "TimingSpreadWarning",
     "LAYER_KINDS",
@@ -262,8 +264,16 @@ def _is_dims(obj) -> bool:
         return False
 
 
-def _network_dims(dims: tuple[int, ...], layers: str) -> tuple[int, ...]:
-    """The chain a real network of kind ``layers`` built on ``dims`` has (see :func:`benchmark`)."""
+def network_dims(dims: tuple[int, ...], layers: str) -> tuple[int, ...]:
+    """The chain a network of kind ``layers`` built on ``dims`` has (see :func:`benchmark`).
+
+    Examples
+    --------
+    >>> network_dims((784, 512, 10), "mlp"), network_dims((5, 5, 5), "resnet"), network_dims((3, 4), "random")
+    ((784, 512, 512, 10), (5, 5, 5), (3, 4))
+    """
+    if layers == "random":
+        return tuple(dims)
     if layers == "mlp":
         return (dims[0], *(d for d in dims[1:-1] for _ in range(2)), dims[-1])
     if len(set(dims)) != 1:
@@ -294,7 +304,7 @@ def build_jacobians(dims, layers: str = "random", *, seed=0, dtype=np.float64, a
         raise ChainoptError(f"unknown layers {layers!r}; choose one of: {', '.join(LAYER_KINDS)}")
     dims = as_chain(dims).dims
     if layers == "resnet":
-        _network_dims(dims, layers)  # equal dims, or a clear error
+        network_dims(dims, layers)  # equal dims, or a clear error
 
     if layers == "random":
         mats = random_jacobians(dims, seed=seed, dtype=dtype, budget=budget, strategies=strategies)
@@ -574,11 +584,17 @@ def benchmark(
         result_dtype = np.dtype(dtype)
         if result_dtype not in (np.float32, np.float64):
             raise ChainoptError(f"dtype {result_dtype} is not supported; use float64 or float32")
-        chain = Chain(dims if layers == "random" else _network_dims(dims, layers))
+        chain = Chain(network_dims(dims, layers))
     else:
         chain = Chain.from_jacobians(chain_or_mats)
         arrays = check_jacobians(chain, chain_or_mats, check_finite=True)
         result_dtype = np.result_type(*arrays)
+    if "multi_dot" in strategies and chain.n_factors > MULTI_DOT_MAX_FACTORS:
+        raise ChainoptError(
+            f"multi_dot searches the order again on every call, in pure Python (O(N^3)); on {chain.n_factors:,} "
+            f"factors its time would measure that search, not the product. It is benchmarked on chains of at "
+            f"most {MULTI_DOT_MAX_FACTORS} factors: leave it out of strategies"
+        )
     est = memory_estimate(chain, dtype=result_dtype, strategies=checks, inputs=build)
     # a network's parameters and its Jacobians exist at once; the check needs the
     # reference, the error scale and one result, each of the Jacobian's size

@@ -98,3 +98,13 @@ def test_parse_bytes():
     assert parse_bytes("512M") == 512 * 2**20
     assert parse_bytes("1.5GiB") == 3 * 2**29
     assert parse_bytes("100") == 100
+
+
+def test_default_strategies_leave_multi_dot_out_of_long_chains_with_a_note(capsys):
+    from chainopt.cli import main
+
+    status = main(["bench", *["2"] * 103, "-r", "1", "--peak-size", "0", "-f", "csv"])
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert "note: multi_dot left out, 102 factors > 100" in err
+    assert "multi_dot" not in out and "optimal" in out

@@ -234,3 +234,13 @@ def test_bad_seeds_are_chainopt_errors(seed):
         co.benchmark([5, 6, 7], repeats=1, peak_size=None, seed=seed)
     with pytest.raises(co.ChainoptError, match="seed .* is not allowed"):
         co.random_jacobians([5, 6, 7], seed=seed)
+
+
+def test_multi_dot_is_refused_on_long_chains_where_it_would_time_its_own_order_search():
+    from chainopt.executor import MULTI_DOT_MAX_FACTORS
+
+    dims = [2] * (MULTI_DOT_MAX_FACTORS + 2)
+    with pytest.raises(ChainoptError, match=f"at most {MULTI_DOT_MAX_FACTORS} factors: leave it out"):
+        co.benchmark(dims, strategies=["optimal", "multi_dot"], repeats=1, peak_size=None)
+    res = co.benchmark(dims, strategies=["optimal"], repeats=1, peak_size=None)
+    assert list(res.summary["strategy"]) == ["optimal"]
