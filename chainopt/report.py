@@ -62,17 +62,17 @@ def compare(chain, strategies: Sequence[str] = COMPARED):
     -------
     pandas.DataFrame
         Columns ``strategy``, ``cost`` (multiply-adds, exact), ``ratio`` (cost
-        over the optimal cost), ``peak_memory`` (matrix entries), ``depth``,
+        over the optimal cost, a float rounded once from the exact fraction), ``peak_memory`` (matrix entries), ``depth``,
         ``steps`` and ``plan`` (the bracketing as text).
 
     Examples
     --------
     >>> df = compare([100, 1000, 10, 1000, 100])
     >>> print(df[["strategy", "cost", "ratio", "plan"]].to_string(index=False))
-    strategy     cost  ratio            plan
-         fwd 12000000 5.7143 A4 (A3 (A2 A1))
-         bwd 12000000 5.7143 ((A4 A3) A2) A1
-     optimal  2100000 1.0000 (A4 A3) (A2 A1)
+    strategy     cost    ratio            plan
+         fwd 12000000 5.714286 A4 (A3 (A2 A1))
+         bwd 12000000 5.714286 ((A4 A3) A2) A1
+     optimal  2100000 1.000000 (A4 A3) (A2 A1)
     """
     chain = as_chain(chain)
     return _table(_plans_for(chain, strategies), list(strategies))
@@ -92,7 +92,7 @@ def _table(plans: dict[str, Plan], names: Sequence[str]):
         {
             "strategy": list(names),
             "cost": exact_int_column([p.cost for p in rows]),
-            "ratio": [round(_ratio(p.cost, best), 4) for p in rows],
+            "ratio": [_ratio(p.cost, best) for p in rows],
             "peak_memory": exact_int_column([p.peak_memory for p in rows]),
             "depth": [p.depth for p in rows],
             "steps": [len(p.splits) for p in rows],
