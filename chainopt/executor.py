@@ -428,6 +428,7 @@ def multi_dot(mats: Sequence, *, check_finite: bool = True) -> np.ndarray:
     >>> multi_dot(mats)
     array([[6., 6.]])
     """
+    mats = list(mats)  # a generator would be used up by the shape check
     arrays = check_jacobians(Chain.from_jacobians(mats), mats, check_finite=check_finite)
     if len(arrays) == 1:
         return arrays[0].copy()
@@ -443,9 +444,10 @@ def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = 
     >>> multiply(mats, "bwd")
     array([[6., 6.]])
     """
+    mats = list(mats)  # a generator would be used up by the shape check
     if strategy == "multi_dot":
         return multi_dot(mats, check_finite=check_finite)
-    if strategy not in STRATEGIES:
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise UnknownStrategyError(
             f"unknown strategy {strategy!r}; choose one of: {', '.join([*STRATEGIES, *BASELINES])}"
         )
@@ -457,7 +459,7 @@ def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = 
 
 
 def seeded_rng(seed) -> np.random.Generator:
-    """numpy's ``default_rng(seed)`` for a seed that is ``None``, an int >= 0 or a Generator.
+    """numpy's ``default_rng(seed)`` for a seed that is ``None``, an int >= 0, a SeedSequence or a Generator.
 
     Raises
     ------
@@ -473,7 +475,7 @@ def seeded_rng(seed) -> np.random.Generator:
     ...
     chainopt.errors.ChainoptError: seed -1 is not allowed; use an integer >= 0 (or None for fresh entropy)
     """
-    if isinstance(seed, np.random.Generator) or seed is None:
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
         return np.random.default_rng(seed)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ChainoptError(f"seed {seed!r} is not allowed; use an integer >= 0 (or None for fresh entropy)")
@@ -526,7 +528,7 @@ def random_jacobians(
     chain = as_chain(chain)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
-        raise ShapeError(f"dtype {dtype} is not supported for random Jacobians; use float64 or float32")
+        raise ChainoptError(f"dtype {dtype} is not supported for random Jacobians; use float64 or float32")
     estimate = memory_estimate(chain, dtype=dtype, strategies=strategies)
     check_memory(estimate, budget, what=f"random Jacobians for {chain}")
     rng = seeded_rng(seed)

@@ -135,12 +135,13 @@ class Plan:
         split_of: dict[Interval, int] = {}
         groups: list[list[Interval]] = [[]]  # open brackets, each a list of operands
         pos = 0
-        for match in re.finditer(r"\s*(?:(A)(\d+)|([()])|(\S))", text):
+        # factor names exactly as str() writes them: A, then digits without a leading zero
+        for match in re.finditer(r"\s*(?:(A)([1-9][0-9]*)(?![0-9A-Za-z_])|([()])|(\S))", text, flags=re.ASCII):
             pos = match.end()
             if match.group(4) is not None:
                 raise PlanSyntaxError(
                     f"unexpected {match.group(4)!r} at position {match.start(4)} in {text!r}; "
-                    "a plan uses only A1..A{N-1}, parentheses and spaces"
+                    f"a plan uses only the factors A1..A{n} (separated by spaces), parentheses and spaces"
                 )
             if match.group(1):
                 k = int(match.group(2))

@@ -235,7 +235,7 @@ def test_random_jacobians_are_seeded_and_scaled():
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[0], c[0])
     assert 0.5 < a[0].var() * 50 < 1.5  # variance 1 / n_k
-    with pytest.raises(ShapeError, match="int64 is not supported"):
+    with pytest.raises(co.ChainoptError, match="int64 is not supported"):
         co.random_jacobians([2, 3], dtype=np.int64)
 
 
@@ -257,3 +257,17 @@ def test_integer_jacobians_are_multiplied_without_wrapping():
     assert co.multiply(small, "fwd").tolist() == [[30000.0, 30000.0]]
     big = [np.full((2, 2), 2**40, dtype=np.int64), np.full((2, 2), 2**40, dtype=np.int64)]
     assert co.execute(co.plan([2, 2, 2], "fwd"), big).tolist() == [[2.0**81] * 2] * 2
+
+
+def test_multiply_accepts_a_generator_and_refuses_a_non_string_strategy():
+    mats = [np.full((3, 2), 1.0), np.full((1, 3), 2.0)]
+    assert co.multiply((m for m in mats), "bwd").tolist() == [[6.0, 6.0]]
+    assert co.multi_dot(m for m in mats).tolist() == [[6.0, 6.0]]
+    with pytest.raises(UnknownStrategyError, match=r"unknown strategy \['fwd'\]"):
+        co.multiply(mats, ["fwd"])
+
+
+def test_seeds_may_be_seed_sequences():
+    a = co.random_jacobians([3, 4], seed=np.random.SeedSequence(5))
+    b = co.random_jacobians([3, 4], seed=np.random.SeedSequence(5))
+    assert np.array_equal(a[0], b[0])

@@ -128,3 +128,9 @@ def test_long_plans_need_no_recursion():
     assert Plan.parse(text, dims) == plan
     assert plan.depth == 4999 and plan.cost == co.fwd_cost(dims)
     assert co.plan(dims, "bwd").depth == 4999
+
+
+@pytest.mark.parametrize("text", ["A02 A01", "A2A1", "A\u0662 A1", "A2 A1x"])
+def test_parse_accepts_only_the_names_str_writes(text):
+    with pytest.raises(PlanSyntaxError, match=r"unexpected .* the factors A1..A2 \(separated by spaces\)"):
+        Plan.parse(text, [2, 3, 4])
