@@ -31,6 +31,7 @@ from chainopt.plan import Plan
 from chainopt.strategies import STRATEGIES, get_strategy
 
 __all__ = [
+    "seeded_rng",
     "execute",
     "multiply",
     "multi_dot",

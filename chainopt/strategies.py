@@ -25,6 +25,7 @@ from chainopt.plan import Plan
 __all__ = [
     "STRATEGIES",
     "plan",
+    "get_strategy",
     "fwd",
     "bwd",
     "optimal",
