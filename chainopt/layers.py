@@ -338,7 +338,7 @@ class Network:
             )
         if not np.isfinite(x).all():
             raise NonFiniteError(f"x has non-finite entries at {np.flatnonzero(~np.isfinite(x))[:5].tolist()}")
-        return x
+        return x.astype(np.float64) if x.dtype.kind in "iu" else x  # integer points: activations are real
 
     def _check_direction(self, v, n: int, name: str) -> np.ndarray:
         v = np.asarray(v)

@@ -172,3 +172,9 @@ def test_errors_name_the_bad_value():
         resnet(4, 0)
     with pytest.raises(co.UnknownStrategyError, match="choose one of"):
         net.jacobian(np.ones(3), strategy="sideways")
+
+
+def test_an_integer_point_is_evaluated_as_real_numbers():
+    net = co.layers.mlp([2, 3, 2], activation="softplus", seed=0)
+    np.testing.assert_array_equal(net(np.array([1, 2])), net(np.array([1.0, 2.0])))
+    np.testing.assert_array_equal(net.jacobian(np.array([1, 2])), net.jacobian(np.array([1.0, 2.0])))
