@@ -81,11 +81,11 @@ def plot_dp_scaling(df, ax=None):
     return ax
 
 
-def _ratio_ticks(axis, top: float):
-    """Label a log axis of ratios >= 1 at 1x, 2x, 5x, 10x, ... up to ``top``."""
+def _ratio_ticks(axis, top: float, steps=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)):
+    """Label a log axis of ratios >= 1 at 1x, 2x, 5x, 10x, ... (``steps``) up to ``top``."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
-    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000) if t <= top]
+    ticks = [t for t in steps if t <= top]
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_minor_locator(NullLocator())
     axis.set_ticklabels([f"{t:g}x" for t in ticks])
@@ -189,16 +189,6 @@ def _grid_matrix(predicted, interior: str, column: str):
     return table.to_numpy(dtype=float), list(table.columns), list(table.index)
 
 
-def _plain_log_colorbar(bar, top: float) -> None:
-    """Ticks like 1x, 2x, 5x, 10x on a log-scaled colour bar."""
-    from matplotlib.ticker import FixedLocator, NullLocator
-
-    ticks = [t for t in (1, 1.5, 2, 3, 5, 10, 20, 50, 100, 1000) if t <= top]
-    bar.ax.yaxis.set_major_locator(FixedLocator(ticks))
-    bar.ax.yaxis.set_minor_locator(NullLocator())
-    bar.ax.set_yticklabels([f"{t:g}x" for t in ticks])
-
-
 def _log2_grid_axes(ax, n_in, n_out):
     import numpy as np
 
@@ -291,7 +281,7 @@ def plot_saving_heatmap(predicted, interior: str, ax=None):
     _log2_grid_axes(ax, n_in, n_out)
     ax.set_title(f"{interior} interior (max {values[row, col]:,.2f}x)", fontsize=10)
     bar = ax.figure.colorbar(image, ax=ax, label="better pure mode / optimal", shrink=0.85)
-    _plain_log_colorbar(bar, top)
+    _ratio_ticks(bar.ax.yaxis, top, steps=(1, 1.5, 2, 3, 5, 10, 20, 50, 100, 1000))
     return ax
 
 
