@@ -1,0 +1,1 @@
+"""Strategies: ``strategy(chain, **options) -> Plan``, looked up by name in one registry."""
