@@ -13,7 +13,7 @@ side; the cheapest bracketing is the matrix-chain problem.
 '(A4 A3) (A2 A1)'
 """
 
-from chainopt.chain import Chain, adjoint_sweep_cost, as_chain, bwd_cost, fwd_cost, tangent_sweep_cost
+from chainopt.core.chain import Chain, adjoint_sweep_cost, as_chain, bwd_cost, fwd_cost, tangent_sweep_cost
 from chainopt.errors import (
     ChainoptError,
     ChainTooLongError,
@@ -26,12 +26,12 @@ from chainopt.errors import (
     ShapeError,
     UnknownStrategyError,
 )
-from chainopt.plan import Plan, Step
-from chainopt.report import CostReport, compare, cost_report
-from chainopt.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
+from chainopt.core.plan import Plan, Step
+from chainopt.report.cost import CostReport, compare, cost_report
+from chainopt.core.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
 from chainopt import autodiff, layers
-from chainopt.executor import execute, multi_dot, multiply, random_jacobians, written_order
-from chainopt.timing import BenchmarkResult, TimingSpreadWarning, benchmark
+from chainopt.execution import execute, multi_dot, multiply, random_jacobians, written_order
+from chainopt.bench.harness import BenchmarkResult, TimingSpreadWarning, benchmark
 
 __version__ = "0.1.0"
 

@@ -16,7 +16,7 @@ from chainopt import autodiff as ad
 from chainopt.errors import ChainoptError, ShapeError
 
 ACTIVATIONS = {
-    # name: (p, p') written out by hand, independent of chainopt.graph
+    # name: (p, p') written out by hand, independent of chainopt.autodiff.graph
     "tanh": (np.tanh, lambda s: 1 / np.cosh(s) ** 2),
     "sigmoid": (lambda s: 1 / (1 + np.exp(-s)), lambda s: np.exp(-s) / (1 + np.exp(-s)) ** 2),
     "sin": (np.sin, np.cos),

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from chainopt.cli import main
-from chainopt.cli_bench import parse_bytes
+from chainopt.cli.bench import parse_bytes
 
-timing = importlib.import_module("chainopt.timing")
+timing = importlib.import_module("chainopt.bench.harness")
 
-pytestmark = pytest.mark.filterwarnings("ignore::chainopt.timing.TimingSpreadWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning")
 
 FAST = ["--peak-size", "8", "--repeats", "2"]
 

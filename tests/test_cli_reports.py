@@ -3,7 +3,7 @@
 import io
 
 from chainopt.cli import main as cli_main
-from chainopt.cli_reports import Progress
+from chainopt.cli.reports import Progress
 
 
 def test_report_subset_writes_index_with_every_figure(tmp_path, capsys):

@@ -14,7 +14,7 @@ import pytest
 import chainopt as co
 from chainopt.cli import main
 from chainopt.errors import ChainoptError, MemoryBudgetError
-from chainopt.sweep_report import MAX_SWEEP_MADDS, chain_sweep_needs, jacobian_report, layered_function, sweep_report
+from chainopt.report.sweep import MAX_SWEEP_MADDS, chain_sweep_needs, jacobian_report, layered_function, sweep_report
 
 
 def run(capsys, *argv):
@@ -218,12 +218,12 @@ def test_sweep_costs_that_differ_are_listed_per_seed_not_as_a_fraction(capsys):
 
 
 def test_a_huge_chain_is_refused_at_once_naming_needed_and_allowed_bytes(capsys, monkeypatch):
-    import chainopt.sweep_report
+    import chainopt.report.sweep
 
     def never(*args, **kwargs):
         raise AssertionError("the layered function was built before the size check")
 
-    monkeypatch.setattr(chainopt.sweep_report, "layered_function", never)
+    monkeypatch.setattr(chainopt.report.sweep, "layered_function", never)
     status, out, err = run(capsys, "sweep", "chain:30000,30000,30000", "--budget", "1G")
     assert status == 2 and out == "" and err.count("\n") == 1
     assert "would need 43,216,352,768 bytes" in err and "14,400,000,000 for the inputs" in err
@@ -235,7 +235,7 @@ def test_a_huge_chain_is_refused_at_once_naming_needed_and_allowed_bytes(capsys,
 def test_a_chain_over_the_work_limit_is_refused_naming_the_limit():
     est, madds = chain_sweep_needs([2000, 2000, 2000])
     assert madds == 2000 * 2 * 2000 * 2000 * 2 + 2 * 2000 * 2000 > MAX_SWEEP_MADDS
-    with pytest.raises(ChainoptError, match=r"32,008,000,000 multiply-adds .* at most 2,000,000,000 \(chainopt.sweep_report.MAX_SWEEP_MADDS\)"):
+    with pytest.raises(ChainoptError, match=r"32,008,000,000 multiply-adds .* at most 2,000,000,000 \(chainopt.report.sweep.MAX_SWEEP_MADDS\)"):
         jacobian_report("chain:2000,2000,2000", budget=2**40)
     with pytest.raises(MemoryBudgetError, match="budget allows 1,000 bytes"):
         jacobian_report("chain:4,8,3,1", budget=1000)
@@ -257,11 +257,11 @@ def test_the_chain_estimate_is_the_counted_work_and_bounds_the_measured_memory(d
 
 
 def test_out_of_memory_message_suggests_no_option_the_command_lacks(capsys, monkeypatch):
-    import chainopt.sweep_report
+    import chainopt.report.sweep
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(chainopt.sweep_report, "sweep_report", exhausted)
+    monkeypatch.setattr(chainopt.report.sweep, "sweep_report", exhausted)
     status, out, err = run(capsys, "sweep", "x*2", "--at", "x=1")
     assert status == 2 and out == "" and "out of memory" in err and "--" not in err

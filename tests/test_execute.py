@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import chainopt as co
 from chainopt.errors import MemoryBudgetError, NonFiniteError, ShapeError, UnknownStrategyError
-from chainopt.executor import (
+from chainopt.execution import (
     BUDGET_FLOOR,
     MemoryEstimate,
     available_memory,
@@ -19,7 +19,9 @@ from chainopt.executor import (
     multiply,
     written_order,
 )
-from chainopt.strategies import STRATEGIES, all_plans
+from chainopt.core.strategies import STRATEGIES, all_plans
+from chainopt.execution import budget as budget_module
+from chainopt.execution import executor as ex
 
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=60)
 NAMES = [*STRATEGIES, "multi_dot"]
@@ -89,7 +91,7 @@ def test_intermediates_are_freed_once_consumed():
     """A step's operands die as soon as it has run: track them with weakrefs."""
     import weakref
 
-    ex = importlib.import_module("chainopt.executor")
+    ex = importlib.import_module("chainopt.execution.executor")
 
     dims = [6, 5, 4, 3, 2, 7]
     p = co.plan(dims, "fwd")
@@ -154,7 +156,7 @@ def test_huge_finite_entries_are_not_mistaken_for_infinities():
 
 
 def test_validation_happens_before_any_product(monkeypatch):
-    ex = importlib.import_module("chainopt.executor")
+    ex = importlib.import_module("chainopt.execution.executor")
 
     monkeypatch.setattr(ex, "_run", lambda *a: pytest.fail("multiplied before validating"))
     mats = good()
@@ -202,14 +204,14 @@ def test_execute_refuses_intermediates_over_the_budget():
 
 
 def test_default_budget_is_a_fraction_of_available_memory(monkeypatch):
-    ex = importlib.import_module("chainopt.executor")
+    ex = importlib.import_module("chainopt.execution.executor")
 
-    monkeypatch.setattr(ex, "available_memory", lambda: (4 * BUDGET_FLOOR, "test"))
+    monkeypatch.setattr(budget_module, "available_memory", lambda: (4 * BUDGET_FLOOR, "test"))
     check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR, 8))  # exactly half: allowed
     with pytest.raises(MemoryBudgetError, match=r"0.5 of the 256.0 MiB available per test\)"):
         check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR + 1, 8))
     # below the floor the available memory is not even read
-    monkeypatch.setattr(ex, "available_memory", lambda: pytest.fail("read /proc/meminfo"))
+    monkeypatch.setattr(budget_module, "available_memory", lambda: pytest.fail("read /proc/meminfo"))
     check_memory(MemoryEstimate(0, BUDGET_FLOOR, 8))
 
 

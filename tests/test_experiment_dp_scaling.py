@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from chainopt.experiments import dp_scaling
-from chainopt.strategies import optimal
+from chainopt.core.strategies import optimal
 
 
 @pytest.mark.parametrize("dims", [[30, 35, 15, 5, 10, 20, 25], [5, 1, 7, 2, 2, 9]])

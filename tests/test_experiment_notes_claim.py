@@ -6,7 +6,7 @@ import pytest
 
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments import notes_claim
-from chainopt.strategies import brute
+from chainopt.core.strategies import brute
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

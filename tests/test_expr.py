@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainopt.errors import ExpressionError, NonFiniteError
-from chainopt.expr import EXAMPLES, evaluate, parse, parse_point
+from chainopt.autodiff.expr import EXAMPLES, evaluate, parse, parse_point
 
 
 def table(ev):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import chainopt as co
-from chainopt.report import markdown_table
+from chainopt.report.cost import markdown_table
 
 HOURGLASS = [100, 1000, 10, 1000, 100]
 
@@ -120,7 +120,7 @@ def test_json_says_tie_when_fwd_and_bwd_cost_the_same():
 
 
 def test_the_optimum_is_computed_once_per_report(monkeypatch):
-    import chainopt.report as report_module
+    import chainopt.report.cost as report_module
 
     calls = []
     real = report_module.make_plan

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import chainopt as co
 from chainopt import ChainTooLongError, UnknownStrategyError
-from chainopt.strategies import BRUTE_MAX_FACTORS, brute, optimal, optimal_cost_table
+from chainopt.core.strategies import BRUTE_MAX_FACTORS, brute, optimal, optimal_cost_table
 
 try:  # numpy >= 2 keeps the helper in numpy.linalg._linalg
     from numpy.linalg._linalg import _multi_dot_matrix_chain_order as numpy_order
@@ -184,10 +184,7 @@ def test_every_strategy_takes_a_chain_or_dims_and_returns_a_plan_for_it(name):
         assert len(plan.steps) == len(dims) - 2
 
 
-def test_dp_refuses_tables_beyond_the_memory_budget(monkeypatch):
-    import chainopt.executor as executor
-
-    monkeypatch.setattr(executor, "available_memory", lambda: (100 * 2**20, "a test"))
+def test_dp_refuses_tables_beyond_the_memory_budget():
     with pytest.raises(co.MemoryBudgetError, match="the optimal-order DP for 3,000 factors .* would need"):
-        optimal([2] * 3001)
-    optimal([2] * 1001)  # 26 MB of tables: under the 64 MiB floor, never checked
+        optimal([2] * 3001, budget=100 * 2**20)
+    optimal([2] * 1001, budget=100 * 2**20)  # 26 MB of tables: within the budget

@@ -11,12 +11,12 @@ import pytest
 
 import chainopt as co
 from chainopt.errors import ChainoptError, MemoryBudgetError, ResultMismatchError, ShapeError, UnknownStrategyError
-from chainopt.timing import TimingSpreadWarning, autorange, check_spread, peak_matmul_rate, time_interleaved
+from chainopt.bench.harness import TimingSpreadWarning, autorange, check_spread, peak_matmul_rate, time_interleaved
 
-timing = importlib.import_module("chainopt.timing")
+timing = importlib.import_module("chainopt.bench.harness")
 
 # Microsecond products are noisy: the spread warning is tested on its own, below.
-pytestmark = pytest.mark.filterwarnings("ignore::chainopt.timing.TimingSpreadWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning")
 
 DIMS = [6, 9, 2, 9, 6]
 
@@ -189,7 +189,7 @@ def test_progress_is_reported_per_repeat():
     assert messages == ["repeat 1/2", "repeat 2/2"]
 
 
-@pytest.mark.filterwarnings("error::chainopt.timing.TimingSpreadWarning")
+@pytest.mark.filterwarnings("error::chainopt.bench.harness.TimingSpreadWarning")
 def test_spread_over_four_times_warns():
     assert check_spread({"fwd": [1.0, 4.0], "bwd": [2.0, 2.5]}) == []  # exactly 4x: no warning
     with pytest.warns(TimingSpreadWarning, match=r"optimal: the slowest repeat \(5 s\) is 5.0x the fastest") as record:
@@ -237,7 +237,7 @@ def test_bad_seeds_are_chainopt_errors(seed):
 
 
 def test_multi_dot_is_refused_on_long_chains_where_it_would_time_its_own_order_search():
-    from chainopt.executor import MULTI_DOT_MAX_FACTORS
+    from chainopt.execution import MULTI_DOT_MAX_FACTORS
 
     dims = [2] * (MULTI_DOT_MAX_FACTORS + 2)
     with pytest.raises(ChainoptError, match=f"at most {MULTI_DOT_MAX_FACTORS} factors: leave it out"):

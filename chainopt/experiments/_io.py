@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chainopt.environment import machine_lines
+from chainopt.bench.environment import machine_lines
 
 __all__ = ["prepare", "write_csv", "save_figure", "write_markdown"]
 

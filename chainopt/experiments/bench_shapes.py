@@ -20,13 +20,13 @@ import warnings
 
 import numpy as np
 
-from chainopt.environment import machine_info
+from chainopt.bench.environment import machine_info
 from chainopt.errors import ResultMismatchError
-from chainopt.executor import execute
+from chainopt.execution import execute
 from chainopt.experiments._io import prepare, write_csv, write_markdown
-from chainopt.report import markdown_table
-from chainopt.strategies import plan as make_plan
-from chainopt.timing import (
+from chainopt.report.cost import markdown_table
+from chainopt.core.strategies import plan as make_plan
+from chainopt.bench.harness import (
     TimingSpreadWarning,
     autorange,
     benchmark,

@@ -16,7 +16,7 @@ interior moves it below, a narrowing one above (or removes it). The optimum
 can beat both modes by bracketing inside the chain (a bottleneck interior).
 
 Measured: for a few interiors at fixed ``n_N``, FWD, BWD and the optimum are
-executed on random Jacobians and timed (``chainopt.timing.benchmark``), so the
+executed on random Jacobians and timed (``chainopt.bench.harness.benchmark``), so the
 predicted and measured crossovers stand side by side.
 """
 
@@ -26,11 +26,11 @@ import math
 import warnings
 from fractions import Fraction
 
-from chainopt.chain import bwd_cost, fwd_cost
-from chainopt.environment import machine_info
+from chainopt.core.chain import bwd_cost, fwd_cost
+from chainopt.bench.environment import machine_info
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
-from chainopt.report import markdown_table
-from chainopt.strategies import plan as make_plan
+from chainopt.report.cost import markdown_table
+from chainopt.core.strategies import plan as make_plan
 
 __all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main"]
 
@@ -108,7 +108,7 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
     """
     import pandas as pd
 
-    from chainopt.timing import TimingSpreadWarning, benchmark
+    from chainopt.bench.harness import TimingSpreadWarning, benchmark
 
     rows = []
     for name in interiors:

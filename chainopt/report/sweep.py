@@ -8,7 +8,7 @@ derivatives as aligned text, markdown, csv or json.
 
 :func:`jacobian_report` builds a full Jacobian both ways (``n_in`` tangent
 sweeps, ``n_out`` adjoint sweeps) and compares the counted multiply-adds
-with the cost models of :mod:`chainopt.chain`, for an expression or for a
+with the cost models of :mod:`chainopt.core.chain`, for an expression or for a
 layered function ``chain:n_1,...,n_N`` (dense layers with seeded weights).
 
 Examples
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainopt import graph
-from chainopt.autodiff import trace
-from chainopt.chain import Chain, adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
+import chainopt.autodiff.graph as graph
+from chainopt.autodiff.sweeps import trace
+from chainopt.core.chain import Chain, adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
 from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
-from chainopt.executor import MemoryEstimate, check_memory
-from chainopt.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
+from chainopt.execution import MemoryEstimate, check_memory
+from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
 
 __all__ = [
     "FORMATS",
@@ -188,7 +188,7 @@ class SweepReport:
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
-        from chainopt.report import markdown_table
+        from chainopt.report.cost import markdown_table
 
         rows = self.node_rows()
         flat = [{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows]
@@ -342,7 +342,7 @@ def _check_chain_fits(source: str, dims, activation, budget) -> None:
     if madds > MAX_SWEEP_MADDS:
         raise ChainoptError(
             f"{source} would take {madds:,} multiply-adds in its {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps, "
-            f"but sweep allows at most {MAX_SWEEP_MADDS:,} (chainopt.sweep_report.MAX_SWEEP_MADDS); "
+            f"but sweep allows at most {MAX_SWEEP_MADDS:,} (chainopt.report.sweep.MAX_SWEEP_MADDS); "
             "try smaller dims, or 'chainopt cost' for the cost model alone"
         )
 
@@ -439,7 +439,7 @@ class JacobianReport:
         return "\n".join(lines + ["-" * width, body[0], "-" * width, *body[1:], "", *jac])
 
     def to_markdown(self) -> str:
-        from chainopt.report import markdown_table
+        from chainopt.report.cost import markdown_table
 
         return "\n\n".join([markdown_table([{"": k, "value": v} for k, v in self.header()]), markdown_table(self.rows())])
 
@@ -474,7 +474,7 @@ def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, ac
 
     For ``chain:...``, ``activation`` is the layers' activation (``None``:
     linear) and ``budget`` the bytes allowed (``None``: the default of
-    :func:`chainopt.executor.check_memory`); an expression ignores
+    :func:`chainopt.execution.check_memory`); an expression ignores
     ``activation`` and refuses ``budget``.
 
     Raises

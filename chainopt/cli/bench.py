@@ -43,9 +43,9 @@ def _strategy_list(text: str) -> list[str]:
 
 def add_parser(subparsers) -> None:
     """Add the ``bench`` subcommand."""
-    from chainopt.executor import BASELINES, MULTI_DOT_MAX_FACTORS
-    from chainopt.strategies import STRATEGIES
-    from chainopt.timing import DEFAULT_STRATEGIES, LAYER_KINDS
+    from chainopt.execution import BASELINES, MULTI_DOT_MAX_FACTORS
+    from chainopt.core.strategies import STRATEGIES
+    from chainopt.bench.harness import DEFAULT_STRATEGIES, LAYER_KINDS
 
     p = subparsers.add_parser(
         "bench",
@@ -86,16 +86,16 @@ def add_parser(subparsers) -> None:
 
 def _looks_long(dims, repeats: int, peak_size: int) -> bool:
     """A rough guess, before any work: fwd + bwd multiply-adds at 10 GFLOP/s."""
-    from chainopt.chain import bwd_cost, fwd_cost
+    from chainopt.core.chain import bwd_cost, fwd_cost
 
     work = (fwd_cost(dims) + bwd_cost(dims)) * (repeats + 3) + peak_size**3 * 4
     return 2 * work / 10e9 > LONG_RUN_SECONDS
 
 
 def run_bench(args) -> int:
-    from chainopt.chain import Chain
-    from chainopt.executor import MULTI_DOT_MAX_FACTORS
-    from chainopt.timing import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
+    from chainopt.core.chain import Chain
+    from chainopt.execution import MULTI_DOT_MAX_FACTORS
+    from chainopt.bench.harness import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
 
     dims = Chain(parse_dims(args.dims)).dims
     if args.repeats < 1 or args.warmup < 0 or args.peak_size < 0:

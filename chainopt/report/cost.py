@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from chainopt.chain import Chain, as_chain
+from chainopt.core.chain import Chain, as_chain
 from chainopt.errors import ChainoptError
-from chainopt.plan import Plan
-from chainopt.strategies import plan as make_plan
+from chainopt.core.plan import Plan
+from chainopt.core.strategies import plan as make_plan
 
 __all__ = ["compare", "CostReport", "cost_report", "FORMATS", "markdown_table", "exact_int_column"]
 

@@ -6,7 +6,7 @@ import argparse
 
 from chainopt.cli import add_format_option
 from chainopt.errors import ChainoptError
-from chainopt.expr import EXAMPLES, FUNCTIONS
+from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS
 
 __all__ = ["add_parser", "run_sweep"]
 
@@ -39,7 +39,7 @@ def _add_options(p) -> None:
 
 def add_parser(subparsers) -> None:
     """Add the ``sweep`` subcommand."""
-    from chainopt.sweep_report import MAX_SWEEP_MADDS
+    from chainopt.report.sweep import MAX_SWEEP_MADDS
 
     examples = "; ".join(f"{name} ({description})" for name, (_, description) in EXAMPLES.items())
     p = subparsers.add_parser(
@@ -87,9 +87,9 @@ def _options_after_expr(args) -> None:
 
 
 def run_sweep(args) -> int:
-    from chainopt.cli_bench import parse_bytes
-    from chainopt.expr import parse_point
-    from chainopt.sweep_report import jacobian_report, parse_chain_example, sweep_report
+    from chainopt.cli.bench import parse_bytes
+    from chainopt.autodiff.expr import parse_point
+    from chainopt.report.sweep import jacobian_report, parse_chain_example, sweep_report
 
     _options_after_expr(args)
     point = parse_point(args.at)

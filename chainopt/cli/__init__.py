@@ -29,7 +29,7 @@ DIMS_HELP = (
 )
 
 #: Modules that each add one subcommand (in ``--help`` order).
-SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli_bench", "chainopt.cli_sweep", "chainopt.cli_reports"]
+SUBCOMMAND_MODULES = ["chainopt.cli", "chainopt.cli.bench", "chainopt.cli.sweep", "chainopt.cli.reports"]
 
 
 class ChainoptArgumentParser(argparse.ArgumentParser):
@@ -82,7 +82,7 @@ def parse_dims(words: list[str]) -> list[int]:
 
 
 def add_format_option(parser: argparse.ArgumentParser) -> None:
-    from chainopt.report import FORMATS
+    from chainopt.report.cost import FORMATS
 
     parser.add_argument(
         "--format", "-f", choices=FORMATS, default="text", help="output format (default: text)"
@@ -91,7 +91,7 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers) -> None:
     """Add the ``cost`` subcommand."""
-    from chainopt.strategies import STRATEGIES
+    from chainopt.core.strategies import STRATEGIES
 
     p = subparsers.add_parser(
         "cost",
@@ -119,8 +119,8 @@ DP_SECONDS_AT_2000 = 2.0
 
 
 def run_cost(args) -> int:
-    from chainopt.chain import Chain
-    from chainopt.report import cost_report
+    from chainopt.core.chain import Chain
+    from chainopt.report.cost import cost_report
 
     chain = Chain(parse_dims(args.dims))
     if chain.n_factors >= 1000:
@@ -138,7 +138,7 @@ def run_cost(args) -> int:
 
 def run_default(args) -> int:
     """``chainopt`` with no subcommand: reports on the built-in chains."""
-    from chainopt.report import cost_report
+    from chainopt.report.cost import cost_report
 
     for i, (title, dims) in enumerate(DEFAULT_CHAINS):
         if i:

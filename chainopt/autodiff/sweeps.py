@@ -2,7 +2,7 @@
 
 The notes' part 1. Inputs are ``x_1..x_I``; each later node is
 ``x_k = f_k(x_l : l in Fate(k))``. After one forward evaluation (the tracing
-itself, see :mod:`chainopt.graph`):
+itself, see :mod:`chainopt.autodiff.graph`):
 
 - the **tangent sweep**, ``k = I+1..N``, pulls along each node's arguments:
   ``dx_k = sum_{l in Fate(k)} (d f_k / d x_l) dx_l``, from a seed ``dx_i`` on
@@ -17,7 +17,7 @@ graph of any depth works. One tangent sweep gives a Jacobian-vector product
 vector-Jacobian product ``u^T J`` (a row). A full Jacobian therefore takes
 ``n_in`` tangent sweeps (column by column, cheap for *tall* Jacobians) or
 ``n_out`` adjoint sweeps (row by row, cheap for *wide* ones, e.g. a gradient).
-Every sweep counts its multiply-adds (see :mod:`chainopt.graph` for the rule).
+Every sweep counts its multiply-adds (see :mod:`chainopt.autodiff.graph` for the rule).
 
 Examples
 --------
@@ -41,9 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainopt import graph as _graph
+import chainopt.autodiff.graph as _graph
 from chainopt.errors import ChainoptError, ShapeError
-from chainopt.graph import (
+from chainopt.autodiff.graph import (
     ELEMENTWISE,
     Node,
     Partial,

@@ -157,7 +157,7 @@ def write_index(out_dir, results: dict, *, quick: bool = False) -> Path:
     Experiments run before but not in ``results`` keep their section if their
     markdown page is still in ``out_dir``; they are listed by name only.
     """
-    from chainopt.environment import machine_lines
+    from chainopt.bench.environment import machine_lines
     from chainopt.experiments import CAPTIONS, EXPERIMENTS
 
     out = Path(out_dir)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from chainopt.chain import Chain, as_chain
+from chainopt.core.chain import Chain, as_chain
 from chainopt.errors import PlanSyntaxError
 
 __all__ = ["Plan", "Step"]
@@ -66,7 +66,7 @@ class Step:
 class Plan:
     """An immutable full binary bracketing of a chain's factors.
 
-    Build plans with :func:`chainopt.plan` (by strategy name),
+    Build plans with :func:`chainopt.core.plan` (by strategy name),
     :meth:`Plan.parse` (from text) or :meth:`Plan.from_splits`.
 
     Attributes

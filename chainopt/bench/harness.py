@@ -12,7 +12,7 @@ Every strategy's result is checked against the naive product
 ``functools.reduce(np.matmul, written_order(mats))`` before timing: orders
 that disagree beyond rounding raise :class:`~chainopt.ResultMismatchError`.
 
-The machine is recorded with the results (:func:`chainopt.environment.machine_info`:
+The machine is recorded with the results (:func:`chainopt.bench.environment.machine_info`:
 CPU, versions, the BLAS library and its thread count), and the peak matmul rate measured in the same run by a large square
 product of the benchmark's dtype, so every row can say which fraction of peak it reached.
 
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainopt.chain import Chain, as_chain
-from chainopt.environment import machine_info
+from chainopt.core.chain import Chain, as_chain
+from chainopt.bench.environment import machine_info
 from chainopt.errors import ChainoptError, ResultMismatchError, UnknownStrategyError
-from chainopt.executor import (
+from chainopt.execution import (
     BASELINES,
     MULTI_DOT_MAX_FACTORS,
     MemoryEstimate,
@@ -51,7 +51,7 @@ from chainopt.executor import (
     seeded_rng,
     written_order,
 )
-from chainopt.strategies import STRATEGIES, get_strategy
+from chainopt.core.strategies import STRATEGIES, get_strategy
 
 __all__ = [
     "benchmark",
@@ -356,7 +356,7 @@ class BenchmarkResult:
     peak : PeakRate or None
         ``None`` when the peak measurement was skipped.
     machine : dict
-        :func:`chainopt.environment.machine_info`: date, CPU, cores, OS,
+        :func:`chainopt.bench.environment.machine_info`: date, CPU, cores, OS,
         versions, ``blas`` and ``blas_threads``.
     """
 
@@ -426,7 +426,7 @@ class BenchmarkResult:
 
     def to_markdown(self) -> str:
         """A two-column header table, then the summary table (exact values)."""
-        from chainopt.report import markdown_table
+        from chainopt.report.cost import markdown_table
 
         header = [{"": label, "value": value} for label, value in self.header()]
         rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in self.summary.to_dict("records")]
@@ -558,7 +558,7 @@ def benchmark(
     """
     import pandas as pd
 
-    from chainopt.report import exact_int_column
+    from chainopt.report.cost import exact_int_column
 
     strategies = list(strategies)
     if not strategies:

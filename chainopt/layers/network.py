@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainopt.chain import Chain
+from chainopt.core.chain import Chain
 from chainopt.errors import ChainoptError, DimensionError, NonFiniteError, ShapeError
-from chainopt.executor import multiply, seeded_rng
+from chainopt.execution import multiply, seeded_rng
 
 __all__ = [
     "Activation",

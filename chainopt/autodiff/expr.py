@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainopt import graph
-from chainopt.autodiff import Trace, topological_order
+import chainopt.autodiff.graph as graph
+from chainopt.autodiff.sweeps import Trace, topological_order
 from chainopt.errors import ExpressionError, NonFiniteError
 
 __all__ = ["FUNCTIONS", "CONSTANTS", "EXAMPLES", "Program", "parse", "parse_point", "Evaluation", "evaluate"]

@@ -1,0 +1,83 @@
+"""The machine's memory budget: the one place that reads how much memory is available."""
+
+from __future__ import annotations
+
+import os
+
+from chainopt.core.memory import MemoryEstimate, human_bytes, refuse_over_budget
+
+__all__ = ["available_memory", "default_budget", "check_memory", "BUDGET_FRACTION", "BUDGET_FLOOR"]
+
+#: The default memory budget is this fraction of the machine's available memory.
+BUDGET_FRACTION = 0.5
+
+#: Work needing at most this many bytes is never refused by the default budget
+#: (so small products do not pay for reading ``/proc/meminfo``).
+BUDGET_FLOOR = 64 * 2**20
+
+#: Budget assumed when the available memory cannot be read (1 GiB).
+FALLBACK_AVAILABLE = 2**30
+
+
+def available_memory() -> tuple[int, str]:
+    """The machine's available memory in bytes, and where the figure came from.
+
+    Reads ``MemAvailable`` from ``/proc/meminfo`` (Linux); elsewhere uses
+    ``os.sysconf`` free pages; if neither works, assumes 1 GiB.
+
+    Examples
+    --------
+    >>> nbytes, source = available_memory()
+    >>> nbytes > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024, "/proc/meminfo MemAvailable"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "sysconf free pages"
+    except (AttributeError, OSError, ValueError):
+        return FALLBACK_AVAILABLE, "unknown (assumed 1 GiB)"
+
+
+def default_budget() -> int:
+    """The default memory budget in bytes: ``BUDGET_FRACTION`` of :func:`available_memory`."""
+    return int(available_memory()[0] * BUDGET_FRACTION)
+
+
+def check_memory(estimate: MemoryEstimate, budget: int | None = None, *, what: str = "this computation") -> None:
+    """Refuse work whose :class:`MemoryEstimate` exceeds the budget.
+
+    Parameters
+    ----------
+    estimate : MemoryEstimate
+    budget : int or None
+        Bytes allowed. ``None``: :func:`default_budget`, consulted only when
+        the estimate exceeds ``BUDGET_FLOOR`` (64 MiB).
+    what : str
+        Names the work in the error message.
+
+    Raises
+    ------
+    MemoryBudgetError
+        Saying how many bytes were needed and how many are allowed.
+
+    Examples
+    --------
+    >>> check_memory(MemoryEstimate(inputs=800, intermediates=80, itemsize=8), budget=1000)
+    >>> check_memory(MemoryEstimate(inputs=800, intermediates=800, itemsize=8), budget=1000)
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.MemoryBudgetError: this computation would need 1,600 bytes (1.6 KiB: 800 for the inputs + 800 for intermediates) but the budget allows 1,000 bytes (1000 B)
+    """
+    needed = estimate.total
+    if budget is not None:
+        refuse_over_budget(estimate, budget, what=what)
+    elif needed > BUDGET_FLOOR:
+        available, source = available_memory()
+        origin = f", {BUDGET_FRACTION:g} of the {human_bytes(available)} available per {source}"
+        refuse_over_budget(estimate, int(available * BUDGET_FRACTION), what=what, origin=origin)

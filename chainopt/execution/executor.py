@@ -1,0 +1,268 @@
+"""Run plans on real arrays: one registry of executors, ``execute`` and ``multiply``.
+
+The naive meaning of every function here is one line of numpy: the chain's
+Jacobian is ``functools.reduce(np.matmul, written_order(mats))``, the written
+product ``A_{N-1} @ ... @ A_1``. :func:`execute` computes the same product in
+the order a :class:`~chainopt.Plan` chooses, with ``@`` (``np.matmul``), after
+checking every input once, and frees each intermediate as soon as the step
+consuming it has run, so its memory is the plan's ``peak_memory``.
+
+Jacobians are passed in **layer order** ``[A_1, ..., A_{N-1}]`` (input side
+first), ``A_k`` of shape ``(n_{k+1}, n_k)``.
+
+:data:`EXECUTORS` maps every name ``multiply`` and the benchmark accept to
+an :class:`Executor`: each planning strategy runs its plan with the loop
+here; ``multi_dot`` (numpy's, which plans itself) is one more entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainopt.core.chain import Chain, as_chain
+from chainopt.core.memory import MemoryEstimate
+from chainopt.core.plan import Plan
+from chainopt.core.strategies import STRATEGIES, get_strategy
+from chainopt.errors import ChainoptError, UnknownStrategyError
+from chainopt.execution.budget import BUDGET_FLOOR, check_memory
+from chainopt.execution.validate import check_jacobians, written_order
+
+__all__ = [
+    "Executor",
+    "EXECUTORS",
+    "get_executor",
+    "execute",
+    "multiply",
+    "multi_dot",
+    "memory_estimate",
+    "BASELINES",
+    "MULTI_DOT_MAX_FACTORS",
+]
+
+#: The longest chain ``multi_dot`` is benchmarked on: numpy's multi_dot searches
+#: the order again on every call, in pure Python and O(N^3) (about 1.6 s of
+#: search per call at 300 factors here), so beyond this its time measures the
+#: search, not the product.
+MULTI_DOT_MAX_FACTORS = 100
+
+
+def _run(plan: Plan, arrays: list[np.ndarray]) -> np.ndarray:
+    """The executor's loop: ``plan.splits`` in order, each intermediate dropped once consumed."""
+    # Live intermediates are disjoint factor ranges, so each is keyed by its first factor.
+    live: dict[int, np.ndarray] = {}
+    for lo, mid, hi in plan.splits:
+        right = live.pop(lo) if lo < mid else arrays[lo]
+        left = live.pop(mid + 1) if mid + 1 < hi else arrays[hi]
+        live[lo] = left @ right
+        del left, right
+    if not live:  # one factor: the Jacobian is A_1 itself
+        return arrays[0].copy()
+    return live.popitem()[1]
+
+
+def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: int | None = None) -> np.ndarray:
+    """The chain's Jacobian ``A_{N-1} @ ... @ A_1``, multiplied in the plan's order.
+
+    The naive equivalent is ``functools.reduce(np.matmul, written_order(mats))``;
+    this runs ``plan.splits`` with ``@`` instead, so the work is
+    ``plan.cost`` multiply-adds. Everything is checked before any product:
+    the number of factors, that each is a 2-D numeric array, each shape
+    against ``plan.chain``, finiteness (unless ``check_finite=False``) and
+    the memory the intermediates need. The result dtype follows numpy's
+    promotion (float32 stays float32; float32 with float64 gives float64).
+
+    Parameters
+    ----------
+    plan : Plan
+        From :func:`chainopt.core.plan`, :meth:`Plan.parse`, ...
+    mats : sequence of array_like
+        ``[A_1, ..., A_{N-1}]`` in layer order, ``A_k`` of shape ``(n_{k+1}, n_k)``.
+    check_finite : bool
+        Refuse NaN or infinite entries (``False`` lets them propagate).
+    budget : int or None
+        Bytes the intermediates may use; ``None`` for the default budget
+        (see :func:`check_memory`).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``(n_N, n_1)`` Jacobian, a new array (never one of the inputs).
+
+    Raises
+    ------
+    ShapeError, NonFiniteError, MemoryBudgetError
+
+    Examples
+    --------
+    >>> import functools
+    >>> import chainopt as co
+    >>> mats = co.random_jacobians([100, 1000, 10, 1000, 100], seed=0)
+    >>> p = co.plan([100, 1000, 10, 1000, 100], "optimal")
+    >>> str(p), p.cost
+    ('(A4 A3) (A2 A1)', 2100000)
+    >>> J = co.execute(p, mats)
+    >>> J.shape, np.allclose(J, functools.reduce(np.matmul, written_order(mats)))
+    ((100, 100), True)
+    """
+    if not isinstance(plan, Plan):
+        raise ChainoptError(
+            f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} {plan!r}; "
+            "to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
+        )
+    arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)
+    itemsize = np.result_type(*arrays).itemsize
+    needed = plan.peak_memory * itemsize
+    if needed > (BUDGET_FLOOR if budget is None else budget):  # the common case skips the full check
+        check_memory(
+            MemoryEstimate(inputs=0, intermediates=needed, itemsize=itemsize),
+            budget,
+            what=f"executing {plan}" if len(str(plan)) <= 60 else "executing this plan",
+        )
+    return _run(plan, arrays)
+
+
+def _multi_dot_unchecked(arrays: list) -> np.ndarray:
+    return arrays[0].copy() if len(arrays) == 1 else np.linalg.multi_dot(written_order(arrays))
+
+
+def multi_dot(mats: Sequence, *, check_finite: bool = True) -> np.ndarray:
+    """numpy's ``multi_dot`` on Jacobians given in layer order: the baseline.
+
+    ``np.linalg.multi_dot`` picks an optimal order itself and multiplies
+    with ``np.dot``; it takes the written order, so this converts with
+    :func:`written_order`. It is an execution baseline, not a plan: it is
+    not in ``STRATEGIES``. Its time includes numpy's search for the order,
+    repeated on every call in pure Python (O(N^3); see
+    :data:`MULTI_DOT_MAX_FACTORS`).
+
+    Examples
+    --------
+    >>> mats = [np.full((3, 2), 1.0), np.full((1, 3), 2.0)]
+    >>> multi_dot(mats)
+    array([[6., 6.]])
+    """
+    mats = list(mats)  # a generator would be used up by the shape check
+    arrays = check_jacobians(Chain.from_jacobians(mats), mats, check_finite=check_finite)
+    return _multi_dot_unchecked(arrays)
+
+
+def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = True) -> np.ndarray:
+    """The product of Jacobians in layer order, by a strategy's name or ``'multi_dot'``.
+
+    Examples
+    --------
+    >>> mats = [np.full((3, 2), 1.0), np.full((1, 3), 2.0)]
+    >>> multiply(mats, "bwd")
+    array([[6., 6.]])
+    """
+    mats = list(mats)  # a generator would be used up by the shape check
+    executor = get_executor(strategy)
+    if executor.plan is not None:
+        return execute(executor.plan(Chain.from_jacobians(mats)), mats, check_finite=check_finite)
+    chain = Chain.from_jacobians(mats)
+    return executor.run(chain, check_jacobians(chain, mats, check_finite=check_finite))
+
+
+
+
+@dataclass(frozen=True)
+class Executor:
+    """One way of computing a chain's product, by name.
+
+    Attributes
+    ----------
+    name : str
+        The name ``multiply`` and the benchmark accept.
+    plan : callable or None
+        ``plan(chain) -> Plan`` for planning strategies; ``None`` for an
+        executor that orders the product itself (``multi_dot``).
+    run : callable
+        ``run(chain, arrays) -> ndarray`` on checked arrays (layer order).
+    peak_entries : callable
+        ``peak_entries(chain) -> int``: matrix entries its intermediates hold
+        at the worst moment.
+    max_factors : int or None
+        The longest chain it is benchmarked on (``None``: any).
+    """
+
+    name: str
+    plan: Callable[[Chain], Plan] | None
+    run: Callable[[Chain, list], np.ndarray]
+    peak_entries: Callable[[Chain], int]
+    max_factors: int | None = None
+
+
+def _planned(name: str) -> Executor:
+    strategy = STRATEGIES[name]
+    return Executor(
+        name=name,
+        plan=strategy,
+        run=lambda chain, arrays: _run(strategy(chain), arrays),
+        peak_entries=lambda chain: strategy(chain).peak_memory,
+    )
+
+
+def _multi_dot_peak(chain: Chain) -> int:
+    # numpy's multi_dot runs an optimal order but computes the output side of each
+    # product first; bound it by every intermediate of the optimal tree at once.
+    return sum(s.shape[0] * s.shape[1] for s in get_strategy("optimal")(chain).steps)
+
+
+#: Every executor by name: the planning strategies, then the baselines.
+EXECUTORS: dict[str, Executor] = {name: _planned(name) for name in STRATEGIES}
+EXECUTORS["multi_dot"] = Executor(
+    name="multi_dot",
+    plan=None,
+    run=lambda chain, arrays: _multi_dot_unchecked(arrays),
+    peak_entries=_multi_dot_peak,
+    max_factors=MULTI_DOT_MAX_FACTORS,
+)
+
+#: Execution-only names: run, timed and checked, but not plans (not in ``STRATEGIES``).
+BASELINES = tuple(name for name, ex in EXECUTORS.items() if ex.plan is None)
+
+
+def get_executor(name) -> Executor:
+    """The executor registered as ``name``; an unknown name lists the valid ones."""
+    try:
+        return EXECUTORS[name]
+    except (KeyError, TypeError):
+        raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(EXECUTORS)}") from None
+
+
+def memory_estimate(chain, *, dtype=np.float64, strategies: Sequence[str] = ("optimal",), inputs: bool = True):
+    """The bytes needed to hold a chain's Jacobians and run the given strategies on them.
+
+    Parameters
+    ----------
+    chain : Chain or sequence of int
+        The dims, input first.
+    dtype : numpy dtype
+        The entries' dtype (its itemsize is what counts).
+    strategies : sequence of str
+        Strategies (or ``'multi_dot'``) that will run; the largest peak counts,
+        since they run one after the other.
+    inputs : bool
+        Count the input Jacobians (``False`` when they already exist).
+
+    Returns
+    -------
+    MemoryEstimate
+
+    Examples
+    --------
+    >>> est = memory_estimate([100, 1000, 10, 1000, 100], strategies=["optimal"])
+    >>> est.inputs, est.intermediates, est.total
+    (1760000, 96000, 1856000)
+    """
+    chain = as_chain(chain)
+    itemsize = np.dtype(dtype).itemsize
+    d = chain.dims
+    n_inputs = sum(a * b for a, b in zip(d[:-1], d[1:])) if inputs else 0
+    peak = max((get_executor(s).peak_entries(chain) for s in strategies), default=0)
+    return MemoryEstimate(inputs=n_inputs * itemsize, intermediates=peak * itemsize, itemsize=itemsize)
+
+

@@ -1,0 +1,123 @@
+"""Checking Jacobians against a chain before any work, and the layer-order convention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from chainopt.core.chain import as_chain
+from chainopt.errors import NonFiniteError, ShapeError
+
+__all__ = ["written_order", "check_jacobians"]
+
+_KINDS = {"i": "integer", "u": "unsigned integer", "f": "floating", "c": "complex"}
+
+
+def written_order(mats: Sequence) -> list:
+    """The factors in written order ``[A_{N-1}, ..., A_1]`` from layer order ``[A_1, ..., A_{N-1}]``.
+
+    chainopt passes Jacobians in layer order, the order a network computes
+    them; numpy's ``multi_dot`` and the product as written in mathematics go
+    the other way. This is the only conversion between the two.
+
+    Examples
+    --------
+    >>> a1, a2 = np.ones((3, 2)), np.ones((4, 3))   # layer order: A_1 then A_2
+    >>> [m.shape for m in written_order([a1, a2])]
+    [(4, 3), (3, 2)]
+    """
+    return list(mats)[::-1]
+
+
+def _describe_nonfinite(a: np.ndarray) -> str:
+    bad = ~np.isfinite(a)
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    first = a[index].item()
+    return f"{int(bad.sum()):,} non-finite entr{'y' if bad.sum() == 1 else 'ies'}, the first {first} at {index}"
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every entry is finite; a sum is the fast test, the elementwise test confirms."""
+    if a.dtype.kind in "iu":
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(a.sum()):
+            return True
+    return bool(np.isfinite(a).all())  # the sum may have overflowed on finite entries
+
+
+def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list[np.ndarray]:
+    """Validate Jacobians in layer order against a chain; return them as arrays.
+
+    Accepted entries are integer, floating or complex numbers. Integer arrays
+    are returned as float64 copies: ``@`` on fixed-width integers wraps
+    around silently (two int8 factors of 100s give 48, not 30000). Booleans
+    are refused: ``@`` on bool arrays computes logical or-of-ands, not sums of
+    products. Object, string, bytes and date arrays are refused too.
+
+    Parameters
+    ----------
+    chain : Chain or sequence of int
+        The dims the Jacobians must have, input first.
+    mats : sequence of array_like
+        ``[A_1, ..., A_{N-1}]``, ``A_k`` of shape ``(n_{k+1}, n_k)``.
+    check_finite : bool
+        Refuse NaN and infinite entries.
+
+    Raises
+    ------
+    ShapeError
+        For the wrong number of factors, an array that is not 2-D, a
+        non-numeric dtype, or a shape that does not match the chain.
+    NonFiniteError
+        For a NaN or infinity when ``check_finite`` is true.
+
+    Examples
+    --------
+    >>> check_jacobians([2, 6, 5], [np.ones((6, 2)), np.ones((5, 7))])
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ShapeError: A_2 has shape (5, 7) but the chain 2 -> 6 -> 5 needs (5, 6)
+    """
+    chain = as_chain(chain)
+    if isinstance(mats, np.ndarray) and mats.ndim != 1:
+        raise ShapeError(
+            f"expected a sequence of {chain.n_factors} Jacobians in layer order, got one array of "
+            f"shape {mats.shape}; pass a list [A_1, ..., A_{chain.n_factors}]"
+        )
+    try:
+        mats = list(mats)
+    except TypeError:
+        raise ShapeError(
+            f"expected a sequence of {chain.n_factors} Jacobians in layer order, got {type(mats).__name__} {mats!r}"
+        ) from None
+    if len(mats) != chain.n_factors:
+        raise ShapeError(
+            f"got {len(mats)} Jacobian{'s' * (len(mats) != 1)} but the chain {chain} has "
+            f"{chain.n_factors} factor{'s' * (chain.n_factors != 1)} (A_1..A_{chain.n_factors}, layer order)"
+        )
+    arrays = []
+    dims = chain.dims
+    for k, m in enumerate(mats, start=1):
+        a = m if type(m) is np.ndarray else np.asarray(m)
+        if a.dtype.kind not in _KINDS:
+            why = "bool (@ on bools is logical, not arithmetic)" if a.dtype.kind == "b" else str(a.dtype)
+            raise ShapeError(
+                f"A_{k} has dtype {why}; Jacobians must hold integer, floating or complex numbers"
+            )
+        if a.ndim != 2:
+            raise ShapeError(
+                f"A_{k} is a {a.ndim}-D array of shape {a.shape}; Jacobians must be 2-D, "
+                f"A_{k} of shape {chain.factor_shape(k)}"
+            )
+        if a.shape != (dims[k], dims[k - 1]):
+            raise ShapeError(f"A_{k} has shape {a.shape} but the chain {chain} needs {chain.factor_shape(k)}")
+        arrays.append(a.astype(np.float64) if a.dtype.kind in "iu" else a)
+    if check_finite:
+        for k, a in enumerate(arrays, start=1):
+            if not _all_finite(a):
+                raise NonFiniteError(
+                    f"A_{k} has {_describe_nonfinite(a)}; pass check_finite=False to let them propagate"
+                )
+    return arrays
