@@ -14,7 +14,8 @@ import pytest
 import chainopt as co
 from chainopt.cli import main
 from chainopt.errors import ChainoptError, MemoryBudgetError
-from chainopt.report.sweep import MAX_SWEEP_MADDS, chain_sweep_needs, jacobian_report, layered_function, sweep_report
+from chainopt.autodiff.layered import MAX_SWEEP_MADDS, chain_sweep_needs, layered_function
+from chainopt.report.sweep import jacobian_report, sweep_report
 
 
 def run(capsys, *argv):
@@ -235,7 +236,7 @@ def test_a_huge_chain_is_refused_at_once_naming_needed_and_allowed_bytes(capsys,
 def test_a_chain_over_the_work_limit_is_refused_naming_the_limit():
     est, madds = chain_sweep_needs([2000, 2000, 2000])
     assert madds == 2000 * 2 * 2000 * 2000 * 2 + 2 * 2000 * 2000 > MAX_SWEEP_MADDS
-    with pytest.raises(ChainoptError, match=r"32,008,000,000 multiply-adds .* at most 2,000,000,000 \(chainopt.report.sweep.MAX_SWEEP_MADDS\)"):
+    with pytest.raises(ChainoptError, match=r"32,008,000,000 multiply-adds .* at most 2,000,000,000 \(chainopt.autodiff.layered.MAX_SWEEP_MADDS\)"):
         jacobian_report("chain:2000,2000,2000", budget=2**40)
     with pytest.raises(MemoryBudgetError, match="budget allows 1,000 bytes"):
         jacobian_report("chain:4,8,3,1", budget=1000)

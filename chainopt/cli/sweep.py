@@ -39,7 +39,7 @@ def _add_options(p) -> None:
 
 def add_parser(subparsers) -> None:
     """Add the ``sweep`` subcommand."""
-    from chainopt.report.sweep import MAX_SWEEP_MADDS
+    from chainopt.autodiff.layered import MAX_SWEEP_MADDS
 
     examples = "; ".join(f"{name} ({description})" for name, (_, description) in EXAMPLES.items())
     p = subparsers.add_parser(
@@ -89,7 +89,8 @@ def _options_after_expr(args) -> None:
 def run_sweep(args) -> int:
     from chainopt.cli.bench import parse_bytes
     from chainopt.autodiff.expr import parse_point
-    from chainopt.report.sweep import jacobian_report, parse_chain_example, sweep_report
+    from chainopt.autodiff.layered import parse_chain_example
+    from chainopt.report.sweep import jacobian_report, sweep_report
 
     _options_after_expr(args)
     point = parse_point(args.at)

@@ -33,6 +33,7 @@ from chainopt.core.chain import Chain, adjoint_sweep_cost, bwd_cost, fwd_cost, t
 from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
 from chainopt.execution import MemoryEstimate, check_memory
 from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
+from chainopt.autodiff.layered import MAX_SWEEP_MADDS, check_chain_fits, layered_function, parse_chain_example
 
 __all__ = [
     "FORMATS",
@@ -40,26 +41,9 @@ __all__ = [
     "sweep_report",
     "JacobianReport",
     "jacobian_report",
-    "layered_function",
-    "parse_chain_example",
-    "MAX_SWEEP_MADDS",
-    "chain_sweep_needs",
 ]
 
 FORMATS = ("text", "markdown", "csv", "json")
-
-#: Most multiply-adds the sweeps of one ``chain:n_1,...,n_N`` report may count
-#: (``n_1`` tangent plus ``n_N`` adjoint sweeps, activations included): a
-#: few seconds of Python-driven sweeps. Larger chains are refused before anything is built.
-MAX_SWEEP_MADDS = 2_000_000_000
-
-#: Bytes of Python objects per sweep besides its vectors (dict, seed, array headers), measured with tracemalloc.
-_SWEEP_OVERHEAD = 2048
-#: Bytes of Python objects per kept column or row (each its own small array), measured with tracemalloc.
-_SLICE_OVERHEAD = 240
-#: Bytes of Python objects of the trace and the report, whatever the size, measured with tracemalloc.
-_FIXED_OVERHEAD = 32 * 1024
-
 
 def _num(v) -> str:
     """A number for the text view (12 significant digits)."""
@@ -254,99 +238,6 @@ def sweep_report(source: str, point: Mapping[str, float], *, all_nodes: bool = F
 # -- full Jacobians and their cost ---------------------------------------------------
 
 
-def parse_chain_example(source: str) -> tuple[int, ...] | None:
-    """The dims of a ``chain:n_1,...,n_N`` example, or ``None`` for other sources."""
-    if not source.startswith("chain:"):
-        return None
-    words = source[len("chain:"):].replace(",", " ").split()
-    if not all(w.isdigit() for w in words):
-        raise ExpressionError(f"{source!r}: give the dims as whole numbers, input first, e.g. chain:4,8,3,1")
-    return Chain([int(w) for w in words]).dims
-
-
-def layered_function(dims, *, activation: str | None = "tanh", seed: int = 0):
-    """A layered function with the chain ``dims``: ``x -> W_{N-1} p(... p(W_1 x))``.
-
-    Dense layers ``W_k`` of shape ``(n_{k+1}, n_k)`` with seeded normal weights,
-    the activation ``p`` between them (``None`` for a linear chain). Returns
-    ``(f, x0, weights)`` with a seeded input point ``x0``.
-
-    Examples
-    --------
-    >>> f, x0, weights = layered_function([3, 2, 1], activation=None)
-    >>> bool(np.allclose(f(x0), weights[1] @ weights[0] @ x0))
-    True
-    """
-    dims = Chain(dims).dims
-    if activation is not None and activation not in FUNCTIONS:
-        raise ExpressionError(f"unknown activation {activation!r}; choose one of: none, {', '.join(FUNCTIONS)}")
-    rng = np.random.default_rng(seed)
-    weights = [rng.standard_normal((m, n)) / np.sqrt(n) for n, m in zip(dims[:-1], dims[1:])]
-    p = FUNCTIONS[activation] if activation else None
-
-    def f(x):
-        for k, w in enumerate(weights, start=1):
-            x = graph.matmul(w, x)
-            if p and k < len(weights):
-                x = p(x)
-        return x
-
-    return f, rng.standard_normal(dims[0]), weights
-
-
-def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryEstimate, int]:
-    """Bytes and multiply-adds :func:`jacobian_report` needs for ``chain:dims``, from the dims alone.
-
-    The bytes: ``inputs`` are the weights; ``intermediates`` the worst moment
-    of the run, which is one of: a tangent sweep (one working vector per
-    node: ``S = n_1 + ... + n_N`` entries, plus ``n_2 + ... + n_(N-1)`` for
-    the activations, and about 2 KiB of Python objects) beside the ``n_1``
-    columns kept so far and the stacked Jacobian; then an adjoint sweep beside
-    the first Jacobian, the ``n_N`` rows and the second; then the two
-    Jacobians compared (four ``n_N x n_1`` arrays). The traced graph's values
-    add ``2 S``; Python objects add about 240 bytes per column or row and
-    32 KiB for the trace. Only one sweep is alive at a time. The
-    multiply-adds are exactly what the sweeps will count: the matrix-free
-    models plus ``n_1`` (``n_N``) per activation entry.
-
-    Examples
-    --------
-    >>> est, madds = chain_sweep_needs([4, 8, 3, 1], activation=None)
-    >>> est.inputs, est.intermediates, madds
-    (472, 36496, 295)
-    """
-    dims = Chain(dims).dims
-    n_in, n_out = dims[0], dims[-1]
-    act = sum(dims[1:-1]) if activation else 0
-    nodes = sum(dims) + act
-    jac = n_in * n_out
-    largest_weight = max(m * n for n, m in zip(dims[:-1], dims[1:]))
-    itemsize = np.dtype(np.float64).itemsize
-    per_sweep = nodes + _SWEEP_OVERHEAD // itemsize
-    peak = 2 * nodes + max(
-        largest_weight,                                # a weight's temporary while it is drawn
-        per_sweep + jac + jac,                         # one tangent sweep, the columns so far, the stacked matrix
-        jac + per_sweep + jac + jac,                   # the forward Jacobian, one adjoint sweep, the rows, stacked
-        4 * jac,                                       # both Jacobians, their difference and its absolute value
-    )
-    objects = (n_in + n_out) * _SLICE_OVERHEAD + _FIXED_OVERHEAD
-    estimate = MemoryEstimate(inputs=sum(m * n for n, m in zip(dims[:-1], dims[1:])) * itemsize,
-                              intermediates=peak * itemsize + objects, itemsize=itemsize)
-    madds = tangent_sweep_cost(dims) + adjoint_sweep_cost(dims) + (n_in + n_out) * act
-    return estimate, madds
-
-
-def _check_chain_fits(source: str, dims, activation, budget) -> None:
-    estimate, madds = chain_sweep_needs(dims, activation=activation)
-    check_memory(estimate, budget, what=f"{source} (weights + {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps)")
-    if madds > MAX_SWEEP_MADDS:
-        raise ChainoptError(
-            f"{source} would take {madds:,} multiply-adds in its {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps, "
-            f"but sweep allows at most {MAX_SWEEP_MADDS:,} (chainopt.report.sweep.MAX_SWEEP_MADDS); "
-            "try smaller dims, or 'chainopt cost' for the cost model alone"
-        )
-
-
 @dataclass(frozen=True)
 class JacobianReport:
     """A Jacobian built by ``n_in`` tangent and by ``n_out`` adjoint sweeps, with the counted costs.
@@ -499,7 +390,7 @@ def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, ac
             raise ExpressionError(f"{source!r} takes no input values: its input point is seeded")
         if activation is not None and activation not in FUNCTIONS:
             raise ExpressionError(f"unknown activation {activation!r}; choose one of: none, {', '.join(FUNCTIONS)}")
-        _check_chain_fits(source, dims, activation, budget)
+        check_chain_fits(source, dims, activation, budget)
         f, x0, _ = layered_function(dims, activation=activation, seed=seed)
         tr = trace(f, x0, names=["x"])
         what = "x -> W_{N-1} p(... p(W_1 x))" if activation else "x -> W_{N-1} ... W_1 x"
