@@ -12,7 +12,7 @@ import re
 import sys
 import warnings
 
-from chainopt.cli import DIMS_HELP, add_format_option, parse_dims
+from chainopt.cli.common import DIMS_HELP, add_format_option, parse_dims
 from chainopt.errors import ChainoptError
 
 __all__ = ["add_parser", "run_bench", "parse_bytes"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from chainopt.cli import add_format_option
+from chainopt.cli.common import add_format_option
 from chainopt.errors import ChainoptError
 from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS
 

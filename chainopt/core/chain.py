@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainopt.core.costs import adj_cost, matrix_direction_cost, mul_cost, tan_cost
 from chainopt.errors import DimensionError, ShapeError
 
 __all__ = [
@@ -175,8 +176,8 @@ def as_chain(chain_or_dims) -> Chain:
 
 
 def _pair_sum(dims: Sequence[int]) -> int:
-    """``sum_k dims[k] * dims[k+1]`` as an exact int."""
-    return sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    """``sum_k dims[k] * dims[k+1]`` as an exact int: the multiply-adds of one direction through every factor."""
+    return sum(matrix_direction_cost(n_in, n_out) for n_in, n_out in zip(dims[:-1], dims[1:]))
 
 
 def fwd_cost(chain) -> int:
@@ -191,7 +192,7 @@ def fwd_cost(chain) -> int:
     104775328
     """
     dims = as_chain(chain).dims
-    return dims[0] * _pair_sum(dims[1:])
+    return sum(mul_cost(n_out, n_in, dims[0]) for n_in, n_out in zip(dims[1:-1], dims[2:]))
 
 
 def bwd_cost(chain) -> int:
@@ -205,7 +206,7 @@ def bwd_cost(chain) -> int:
     535040
     """
     dims = as_chain(chain).dims
-    return dims[-1] * _pair_sum(dims[:-1])
+    return sum(mul_cost(dims[-1], n_out, n_in) for n_in, n_out in zip(dims[:-2], dims[1:-1]))
 
 
 def tangent_sweep_cost(chain) -> int:
@@ -221,7 +222,7 @@ def tangent_sweep_cost(chain) -> int:
     (18, 6)
     """
     dims = as_chain(chain).dims
-    return dims[0] * _pair_sum(dims)
+    return tan_cost(dims[0], _pair_sum(dims))
 
 
 def adjoint_sweep_cost(chain) -> int:
@@ -235,4 +236,4 @@ def adjoint_sweep_cost(chain) -> int:
     (9, 6)
     """
     dims = as_chain(chain).dims
-    return dims[-1] * _pair_sum(dims)
+    return adj_cost(dims[-1], _pair_sum(dims))

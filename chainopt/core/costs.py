@@ -25,7 +25,7 @@ For a chain of given dense Jacobians only MUL costs anything, and
 
 from __future__ import annotations
 
-__all__ = ["mul_cost", "tan_cost", "adj_cost", "acc_cost"]
+__all__ = ["mul_cost", "tan_cost", "adj_cost", "acc_cost", "matrix_direction_cost"]
 
 
 def mul_cost(rows: int, inner: int, cols: int, *, left_diagonal: bool = False, right_diagonal: bool = False) -> int:
@@ -95,3 +95,18 @@ def acc_cost(n_in: int, n_out: int, tangent: int, adjoint: int, *, diagonal: boo
         return by_tangent, "TAN"
     by_adjoint = adjoint if diagonal else n_out * adjoint
     return (by_tangent, "TAN") if by_tangent <= by_adjoint else (by_adjoint, "ADJ")
+
+
+def matrix_direction_cost(n_in: int, n_out: int, *, diagonal: bool = False) -> int:
+    """Multiply-adds of one tangent or adjoint direction through a Jacobian held as a matrix.
+
+    A dense ``(n_out, n_in)`` matrix-vector product costs ``n_out * n_in``;
+    a diagonal one ``n_in``. This is the tangent and adjoint cost of a
+    ``given`` factor.
+
+    Examples
+    --------
+    >>> matrix_direction_cost(8, 3), matrix_direction_cost(8, 8, diagonal=True)
+    (24, 8)
+    """
+    return n_in if diagonal else n_in * n_out

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from chainopt.core.chain import Chain, as_chain
+from chainopt.core.costs import mul_cost
 from chainopt.errors import PlanSyntaxError
 
 __all__ = ["Plan", "Step"]
@@ -185,7 +186,7 @@ class Plan:
                     left_shape=(d[hi + 1], d[mid + 1]),
                     right_shape=(d[mid + 1], d[lo]),
                     shape=(d[hi + 1], d[lo]),
-                    cost=d[hi + 1] * d[mid + 1] * d[lo],
+                    cost=mul_cost(d[hi + 1], d[mid + 1], d[lo]),
                     factors=(lo + 1, mid + 1, hi + 1),
                 )
             )
@@ -195,7 +196,7 @@ class Plan:
     def cost(self) -> int:
         """Total multiply-adds, the sum of the steps' costs (an exact ``int``)."""
         d = self.chain.dims
-        return sum(d[hi + 1] * d[mid + 1] * d[lo] for lo, mid, hi in self.splits)
+        return sum(mul_cost(d[hi + 1], d[mid + 1], d[lo]) for lo, mid, hi in self.splits)
 
     @cached_property
     def peak_memory(self) -> int:

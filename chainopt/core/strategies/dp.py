@@ -130,7 +130,8 @@ def _dp_by_row(dims, budget: int | None = None) -> tuple[np.ndarray, np.ndarray]
     for length in range(1, n):
         count = n - length  # products of length+1 factors: lo = 0..count-1
         candidates = work[: count * length].reshape(count, length)
-        # dims[mid + 1] = dims[lo + length - t] = inner_dim[n - length - lo, t]
+        # dims[mid + 1] = dims[lo + length - t] = inner_dim[n - length - lo, t]; the product's cost is
+        # costs.mul_cost(dims[hi + 1], dims[mid + 1], dims[lo]) for every candidate at once
         np.multiply(inner_dim[n - length : 0 : -1, :length], (d[:count] * d[length + 1 :])[:, None], out=candidates)
         candidates += row_rev[:count, n - length :]  # factors lo..mid
         candidates += col[length:, :length]  # factors mid+1..hi
