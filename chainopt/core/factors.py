@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainopt.chain import Chain
+from chainopt.core.chain import Chain
 from chainopt.errors import DimensionError, ShapeError
 
 __all__ = ["FACTOR_FIELDS", "Factor", "as_factors", "read_factors"]

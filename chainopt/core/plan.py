@@ -1,41 +1,76 @@
-"""Plans: full binary bracketings of a chain of Jacobians.
+"""Plans: how a chain's Jacobian is computed, operation by operation.
 
-A plan says in which order the factors ``A_1, ..., A_{N-1}`` of a chain are
-multiplied. It is written as in mathematics, output side on the left, with
-1-based names: for four factors forward mode is ``A4 (A3 (A2 A1))``, reverse
-mode is ``((A4 A3) A2) A1`` and an hourglass optimum may be
-``(A4 A3) (A2 A1)``.
+A plan is a full binary tree over the factors ``F_1 ... F_q`` (for a chain of
+formed Jacobians, ``A_1 ... A_{N-1}``). Its internal nodes are MUL (the
+product of two sub-chain Jacobians), TAN (a sub-chain Jacobian extended by the
+next factor's tangent) or ADJ (extended by the previous factor's adjoint); its
+leaves are given Jacobians or ACC (a factor's Jacobian preaccumulated). It is
+written as in mathematics, output side on the left, with 1-based names (see
+:mod:`chainopt.core.notation`): for four formed factors forward mode is
+``A4 (A3 (A2 A1))``, reverse mode ``((A4 A3) A2) A1``, and the global tangent
+sweep of matrix-free factors ``F4 (F3 (F2 A1))``.
 
-Internally a plan is the set of its *splits*: the product of factors
-``lo..hi`` (0-based, inclusive) is ``(A_hi ... A_{mid+1}) @ (A_mid ... A_lo)``
-for one ``mid``. Every walk over a plan is a loop, never recursion, so plans
-of thousands of factors work.
+Internally a plan is the list of its operations in execution order,
+``(op, lo, mid, hi)`` over 0-based inclusive factor ranges:
+
+* MUL: ``(A_hi ... A_{mid+1}) @ (A_mid ... A_lo)``;
+* TAN (``mid == hi - 1``): the range ``lo..hi-1`` extended by factor ``hi``;
+* ADJ (``mid == lo``): the range ``lo+1..hi`` extended by factor ``lo``;
+* ACC (``lo == mid == hi``): factor ``lo`` preaccumulated (never for given
+  factors, which cost nothing).
+
+Every walk is a loop, never recursion, so plans of millions of factors work.
+Every cost comes from :mod:`chainopt.core.costs`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 
+from chainopt.core import notation
 from chainopt.core.chain import Chain, as_chain
-from chainopt.core.costs import mul_cost
-from chainopt.errors import PlanSyntaxError
+from chainopt.core.costs import acc_cost, adj_cost, mul_cost, tan_cost
+from chainopt.core.factors import Factor, as_factors
+from chainopt.errors import ChainoptError, PlanSyntaxError
 
-__all__ = ["Plan", "Step"]
+__all__ = ["Plan", "Step", "as_problem"]
 
 Interval = tuple[int, int]
+_label = notation.range_label
 
 
-def _label(lo: int, hi: int) -> str:
-    """1-based name of the product of factors ``lo..hi`` (0-based), output side first."""
-    return f"A{lo + 1}" if lo == hi else f"A{hi + 1}..A{lo + 1}"
+def as_problem(chain_or_factors) -> tuple[Chain, tuple[Factor, ...] | None]:
+    """The dims chain and, for a generalized chain, its factors (``None`` for formed Jacobians).
+
+    A :class:`Chain` or a sequence of ints is a chain of formed Jacobians; a
+    sequence of :class:`Factor` (or one Factor) a generalized chain.
+
+    Examples
+    --------
+    >>> as_problem([2, 3, 4])
+    (Chain(dims=(2, 3, 4)), None)
+    >>> chain, factors = as_problem([Factor(n_in=2, n_out=3, tangent=6, adjoint=6)])
+    >>> chain.dims, len(factors)
+    ((2, 3), 1)
+    """
+    if isinstance(chain_or_factors, Chain):
+        return chain_or_factors, None
+    if isinstance(chain_or_factors, Factor) or (
+        isinstance(chain_or_factors, (list, tuple))
+        and chain_or_factors
+        and isinstance(chain_or_factors[0], (Factor, Mapping))
+    ):
+        factors = as_factors(chain_or_factors)
+        return Chain([factors[0].n_in, *(f.n_out for f in factors)]), factors
+    return as_chain(chain_or_factors), None
 
 
 @dataclass(frozen=True)
 class Step:
-    """One pairwise product of a plan.
+    """One operation of a plan.
 
     Attributes
     ----------
@@ -43,14 +78,21 @@ class Step:
         1-based position in the plan's execution order.
     left, right : str
         The operands, output side (left) and input side (right), named by
-        their factor ranges, e.g. ``'A4..A3'`` and ``'A2'``.
+        their factor ranges (``'A4..A3'``, ``'A2'``), or ``'F3'`` for a factor
+        applied matrix-free. An ACC has ``left='F3'`` and ``right=''``.
     left_shape, right_shape, shape : tuple of int
-        Shapes of the two operands and of the result.
+        Shapes of the two operands and of the result (an ACC's right operand
+        is the block of unit directions it pushes through).
     cost : int
-        Multiply-adds of this product, ``m * p * q``.
+        Multiply-adds of this operation (from :mod:`chainopt.core.costs`).
     factors : tuple of int
-        ``(lo, mid, hi)``, 1-based: the step computes
-        ``(A_hi ... A_{mid+1}) @ (A_mid ... A_lo)``.
+        ``(lo, mid, hi)``, 1-based (see the module docstring).
+    op : str
+        ``'MUL'``, ``'TAN'``, ``'ADJ'`` or ``'ACC'``.
+    mode : str
+        How an ACC forms its Jacobian: ``'TAN'`` or ``'ADJ'`` (``''`` otherwise).
+    tape : int
+        Tape entries the operation's adjoint needs (0 without adjoint).
     """
 
     index: int
@@ -61,24 +103,31 @@ class Step:
     shape: tuple[int, int]
     cost: int
     factors: tuple[int, int, int]
+    op: str = "MUL"
+    mode: str = ""
+    tape: int = 0
 
 
-@dataclass(frozen=True, eq=True)
+@dataclass(frozen=True, eq=False)
 class Plan:
-    """An immutable full binary bracketing of a chain's factors.
+    """An immutable plan for computing a chain's Jacobian.
 
-    Build plans with :func:`chainopt.core.plan` (by strategy name),
-    :meth:`Plan.parse` (from text) or :meth:`Plan.from_splits`.
+    Build plans with :func:`chainopt.plan` (by strategy name),
+    :meth:`Plan.parse` (from text), :meth:`Plan.from_splits` or
+    :meth:`Plan.from_nodes`.
 
     Attributes
     ----------
     chain : Chain
-        The chain whose factors the plan multiplies.
-    splits : tuple of (int, int, int)
-        The plan's products in execution order, each ``(lo, mid, hi)`` with
-        0-based factor indices: ``(A_hi ... A_{mid+1}) @ (A_mid ... A_lo)``.
-        Execution order is post-order with the input-side operand computed
-        before the output-side one.
+        The dims ``(n_1, ..., n_N)`` the plan's factors chain.
+    factors : tuple of Factor or None
+        The generalized chain's factors; ``None`` for formed Jacobians.
+    memory_limit : int or None
+        The tape-memory limit the plan respects (``None``: unlimited).
+    operations : tuple of (str, int, int, int)
+        ``(op, lo, mid, hi)`` in execution order (0-based; see the module
+        docstring). Inputs are computed before outputs: for a MUL the
+        input-side operand first.
 
     Examples
     --------
@@ -87,134 +136,171 @@ class Plan:
     (2100000, 12000, 2)
     >>> [(s.left, s.right, s.shape, s.cost) for s in plan.steps]
     [('A2', 'A1', (10, 100), 1000000), ('A4', 'A3', (100, 10), 1000000), ('A4..A3', 'A2..A1', (100, 100), 100000)]
+    >>> f = Factor(n_in=42, n_out=8, tangent=7762, adjoint=7762)
+    >>> g = Factor(n_in=8, n_out=3, given=True)
+    >>> p = Plan.parse("A2 A1", [f, g])
+    >>> [(s.op, s.mode, s.cost) for s in p.steps]
+    [('ACC', 'ADJ', 62096), ('MUL', '', 1008)]
     """
 
     chain: Chain
-    splits: tuple[tuple[int, int, int], ...]
+    operations: tuple[tuple[str, int, int, int], ...]
+    factors: tuple[Factor, ...] | None = None
+    memory_limit: int | None = None
 
-    def __init__(self, chain, splits):
-        chain = as_chain(chain)
-        if isinstance(splits, Mapping):
-            split_of = dict(splits)
-        else:
-            split_of = {}
-            for lo, mid, hi in splits:
-                if (lo, hi) in split_of:
-                    raise PlanSyntaxError(f"the product of factors {_label(lo, hi)} is split twice")
-                split_of[(lo, hi)] = mid
+    def __init__(self, chain, splits=None, *, nodes=None, memory_limit=None):
+        chain, factors = as_problem(chain)
+        if (splits is None) == (nodes is None):
+            raise ChainoptError("a Plan needs exactly one of splits (MUL only) or nodes")
+        if nodes is None:
+            if isinstance(splits, Mapping):
+                nodes = {key: ("MUL", mid) for key, mid in splits.items()}
+            else:
+                nodes = {}
+                for lo, mid, hi in splits:
+                    if (lo, hi) in nodes:
+                        raise PlanSyntaxError(f"the product of factors {_label(lo, hi)} is split twice")
+                    nodes[(lo, hi)] = ("MUL", mid)
         object.__setattr__(self, "chain", chain)
-        object.__setattr__(self, "splits", _execution_order(split_of, chain.n_factors))
+        object.__setattr__(self, "factors", factors)
+        object.__setattr__(self, "memory_limit", memory_limit)
+        object.__setattr__(self, "operations", _execution_order(nodes, chain.n_factors, factors))
+        if memory_limit is not None and factors is not None:
+            for op, lo, _, hi in self.operations:
+                if op == "ADJ" and factors[lo].tape > memory_limit:
+                    raise PlanSyntaxError(
+                        f"the adjoint of F{lo + 1} needs a tape of {factors[lo].tape:,} entries but the memory "
+                        f"limit is {memory_limit:,}"
+                    )
 
     @classmethod
-    def from_splits(cls, chain, split_of: Mapping[Interval, int]) -> "Plan":
-        """A plan from ``{(lo, hi): mid}`` (0-based, inclusive) covering the whole chain."""
+    def from_splits(cls, chain, split_of: Mapping[Interval, int]) -> Plan:
+        """A plan of products from ``{(lo, hi): mid}`` (0-based, inclusive) covering the whole chain."""
         return cls(chain, split_of)
 
     @classmethod
-    def parse(cls, text: str, chain) -> "Plan":
+    def from_nodes(cls, chain, nodes: Mapping[Interval, tuple[str, int]], *, memory_limit=None) -> Plan:
+        """A plan from ``{(lo, hi): (op, mid)}`` as the generalized strategies return it."""
+        return cls(chain, nodes=nodes, memory_limit=memory_limit)
+
+    @classmethod
+    def parse(cls, text: str, chain, *, memory_limit=None) -> Plan:
         """Read a plan written as :meth:`__str__` writes it.
 
-        Factors are ``A1 .. A{N-1}`` (1-based), output side on the left, every
-        product of two operands bracketed except the outermost one. Extra
-        spaces and redundant parentheses are allowed.
+        Factors are ``A1 .. A{q}`` (1-based), or ``F1 .. F{q}`` applied
+        matrix-free, output side on the left, every product of two operands
+        bracketed except the outermost one. Extra spaces and redundant
+        parentheses are allowed.
 
         Raises
         ------
         PlanSyntaxError
             On unknown tokens, unbalanced parentheses, a bracket holding more
-            than two operands, factors out of order, missing or repeated.
+            than two operands, factors out of order, missing or repeated, or an
+            adjoint whose tape exceeds ``memory_limit``.
 
         Examples
         --------
         >>> str(Plan.parse(" ((A3  A2) A1) ", [5, 4, 3, 2]))
         '(A3 A2) A1'
         """
-        chain = as_chain(chain)
-        if not isinstance(text, str):
-            raise PlanSyntaxError(f"a plan must be a string, got {type(text).__name__}")
-        n = chain.n_factors
-        split_of: dict[Interval, int] = {}
-        groups: list[list[Interval]] = [[]]  # open brackets, each a list of operands
-        pos = 0
-        # factor names exactly as str() writes them: A, then digits without a leading zero
-        for match in re.finditer(r"\s*(?:(A)([1-9][0-9]*)(?![0-9A-Za-z_])|([()])|(\S))", text, flags=re.ASCII):
-            pos = match.end()
-            if match.group(4) is not None:
-                raise PlanSyntaxError(
-                    f"unexpected {match.group(4)!r} at position {match.start(4)} in {text!r}; "
-                    f"a plan uses only the factors A1..A{n} (separated by spaces), parentheses and spaces"
-                )
-            if match.group(1):
-                k = int(match.group(2))
-                if not 1 <= k <= n:
-                    raise PlanSyntaxError(
-                        f"factor A{k} in {text!r} does not exist: the chain has factors A1..A{n}"
-                    )
-                groups[-1].append((k - 1, k - 1))
-                if len(groups[-1]) > 2:
-                    raise PlanSyntaxError(_too_many(text, match.start()))
-            elif match.group(3) == "(":
-                groups.append([])
-            else:
-                if len(groups) == 1:
-                    raise PlanSyntaxError(f"unbalanced ')' at position {match.start(3)} in {text!r}")
-                operand = _combine(groups.pop(), split_of, text)
-                groups[-1].append(operand)
-                if len(groups[-1]) > 2:
-                    raise PlanSyntaxError(_too_many(text, match.start()))
-        if text[pos:].strip() or len(groups) != 1:
-            raise PlanSyntaxError(f"unbalanced '(' in {text!r}")
-        lo, hi = _combine(groups[0], split_of, text)
-        if (lo, hi) != (0, n - 1):
-            missing = [f"A{k + 1}" for k in range(n) if not lo <= k <= hi]
-            raise PlanSyntaxError(f"{text!r} leaves out {', '.join(missing)} of the chain's A1..A{n}")
-        return cls(chain, split_of)
+        chain_, _ = as_problem(chain)
+        return cls(chain, nodes=notation.parse_nodes(text, chain_.n_factors), memory_limit=memory_limit)
 
-    # -- derived facts ---------------------------------------------------------
+    # -- equality: two plans are equal when they do the same operations on the same problem -------
+
+    @cached_property
+    def _key(self):
+        factors = self.factors
+        if factors is not None and all(f == Factor(n_in=f.n_in, n_out=f.n_out, given=True) for f in factors):
+            factors = None  # given dense factors are the formed-Jacobian problem
+        return (self.chain.dims, self.operations, factors, self.memory_limit if self.factors else None)
+
+    def __eq__(self, other):
+        return isinstance(other, Plan) and self._key == other._key
+
+    def __hash__(self):
+        return hash(self._key)
+
+    # -- derived facts ---------------------------------------------------------------------------
+
+    @cached_property
+    def splits(self) -> tuple[tuple[int, int, int], ...]:
+        """The plan's products ``(lo, mid, hi)`` in execution order (all its operations, for formed Jacobians)."""
+        return tuple((lo, mid, hi) for op, lo, mid, hi in self.operations if op == "MUL")
+
+    @cached_property
+    def _diagonal_prefix(self) -> tuple[int, ...]:
+        flags = (f.diagonal for f in self.factors) if self.factors else ()
+        return (0, *accumulate(int(d) for d in flags))
+
+    def _is_diagonal(self, lo: int, hi: int) -> bool:
+        """Whether the Jacobian of factors ``lo..hi`` is diagonal (all of them are)."""
+        prefix = self._diagonal_prefix
+        return len(prefix) > 1 and prefix[hi + 1] - prefix[lo] == hi - lo + 1
+
+    def _entries(self, lo: int, hi: int) -> int:
+        """Matrix entries of the Jacobian of factors ``lo..hi`` (the diagonal only, if diagonal)."""
+        d = self.chain.dims
+        return d[lo] if self._is_diagonal(lo, hi) else d[hi + 1] * d[lo]
+
+    def _step(self, index: int, op: str, lo: int, mid: int, hi: int) -> Step:
+        d = self.chain.dims
+        shape = (d[hi + 1], d[lo])
+        f = self.factors
+        if op == "MUL":
+            return Step(index, _label(mid + 1, hi), _label(lo, mid), (d[hi + 1], d[mid + 1]), (d[mid + 1], d[lo]),
+                        shape, mul_cost(d[hi + 1], d[mid + 1], d[lo], left_diagonal=self._is_diagonal(mid + 1, hi),
+                                        right_diagonal=self._is_diagonal(lo, mid)), (lo + 1, mid + 1, hi + 1))
+        if op == "TAN":
+            return Step(index, f"F{hi + 1}", _label(lo, hi - 1), (d[hi + 1], d[hi]), (d[hi], d[lo]), shape,
+                        tan_cost(d[lo], f[hi].tangent), (lo + 1, mid + 1, hi + 1), op="TAN")
+        if op == "ADJ":
+            return Step(index, _label(lo + 1, hi), f"F{lo + 1}", (d[hi + 1], d[lo + 1]), (d[lo + 1], d[lo]), shape,
+                        adj_cost(d[hi + 1], f[lo].adjoint), (lo + 1, mid + 1, hi + 1), op="ADJ", tape=f[lo].tape)
+        factor = f[lo]
+        cost, mode = self._acc(factor)
+        seeds = (1 if factor.diagonal else factor.n_in) if mode == "TAN" else (1 if factor.diagonal else factor.n_out)
+        return Step(index, f"F{lo + 1}", "", factor.shape, (factor.n_in, seeds) if mode == "TAN" else (seeds, factor.n_out),
+                    shape, cost, (lo + 1, lo + 1, lo + 1), op="ACC", mode=mode,
+                    tape=factor.tape if mode == "ADJ" else 0)
+
+    def _acc(self, factor: Factor) -> tuple[int, str]:
+        fits = self.memory_limit is None or factor.tape <= self.memory_limit
+        return acc_cost(factor.n_in, factor.n_out, factor.tangent, factor.adjoint, diagonal=factor.diagonal,
+                        given=factor.given, adjoint_allowed=fits)
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:
-        """The pairwise products in execution order (see :class:`Step`)."""
-        d = self.chain.dims
-        out = []
-        for index, (lo, mid, hi) in enumerate(self.splits, start=1):
-            out.append(
-                Step(
-                    index=index,
-                    left=_label(mid + 1, hi),
-                    right=_label(lo, mid),
-                    left_shape=(d[hi + 1], d[mid + 1]),
-                    right_shape=(d[mid + 1], d[lo]),
-                    shape=(d[hi + 1], d[lo]),
-                    cost=mul_cost(d[hi + 1], d[mid + 1], d[lo]),
-                    factors=(lo + 1, mid + 1, hi + 1),
-                )
-            )
-        return tuple(out)
+        """The operations in execution order (see :class:`Step`)."""
+        return tuple(self._step(i, *operation) for i, operation in enumerate(self.operations, start=1))
 
     @cached_property
     def cost(self) -> int:
         """Total multiply-adds, the sum of the steps' costs (an exact ``int``)."""
-        d = self.chain.dims
-        return sum(mul_cost(d[hi + 1], d[mid + 1], d[lo]) for lo, mid, hi in self.splits)
+        if self.factors is None:  # the fast path for formed Jacobians (no Step objects)
+            d = self.chain.dims
+            return sum(mul_cost(d[hi + 1], d[mid + 1], d[lo]) for lo, mid, hi in self.splits)
+        return sum(step.cost for step in self.steps)
 
     @cached_property
     def peak_memory(self) -> int:
-        """The most matrix entries held in intermediate products at once.
+        """The most matrix entries held in intermediates at once.
 
-        The steps run in order. A step's result is allocated while both of
-        its operands are still alive; an intermediate is freed as soon as the
-        step consuming it has finished. The input Jacobians are not counted;
-        the final result is (it is an intermediate the plan allocates). A
-        single-factor chain needs no product and has peak memory 0.
+        The operations run in order. A result is allocated while its operands
+        are still alive; an intermediate is freed as soon as the operation
+        consuming it has finished. Given Jacobians are inputs and not counted;
+        preaccumulated ones and the final result are (a diagonal Jacobian
+        counts its diagonal). A single given factor needs no operation and
+        has peak memory 0. Tapes are not counted here (see :class:`Step`).
         """
-        d = self.chain.dims
         live: dict[Interval, int] = {}
         current = peak = 0
-        for lo, mid, hi in self.splits:
-            size = d[hi + 1] * d[lo]
+        for op, lo, mid, hi in self.operations:
+            size = self._entries(lo, hi)
             peak = max(peak, current + size)
-            for operand in ((lo, mid), (mid + 1, hi)):
+            operands = {"MUL": ((lo, mid), (mid + 1, hi)), "TAN": ((lo, hi - 1),), "ADJ": ((lo + 1, hi),)}
+            for operand in operands.get(op, ()):
                 current -= live.pop(operand, 0)
             live[(lo, hi)] = size
             current += size
@@ -222,75 +308,67 @@ class Plan:
 
     @cached_property
     def depth(self) -> int:
-        """The most products on a path from an input factor to the result."""
+        """The most operations on a path from an input factor to the result."""
         depth: dict[Interval, int] = {}
-        for lo, mid, hi in self.splits:
-            depth[(lo, hi)] = 1 + max(depth.get((lo, mid), 0), depth.get((mid + 1, hi), 0))
+        for op, lo, mid, hi in self.operations:
+            children = {"MUL": ((lo, mid), (mid + 1, hi)), "TAN": ((lo, hi - 1),), "ADJ": ((lo + 1, hi),)}
+            depth[(lo, hi)] = 1 + max((depth.get(c, 0) for c in children.get(op, ())), default=0)
         return depth.get((0, self.chain.n_factors - 1), 0)
 
     @cached_property
     def _text(self) -> str:
-        text: dict[Interval, str] = {}
-
-        def operand(lo: int, hi: int) -> str:
-            return f"A{lo + 1}" if lo == hi else f"({text.pop((lo, hi))})"
-
-        for lo, mid, hi in self.splits:
-            text[(lo, hi)] = f"{operand(mid + 1, hi)} {operand(lo, mid)}"
-        return text.get((0, self.chain.n_factors - 1), "A1")
+        return notation.render({}, self.operations, self.chain.n_factors)
 
     def __str__(self) -> str:
         return self._text
 
     def __repr__(self) -> str:
-        return f"Plan({self._text!r}, chain=Chain({list(self.chain.dims)}))"
+        if self.factors is None:
+            return f"Plan({self._text!r}, chain=Chain({list(self.chain.dims)}))"
+        limit = "" if self.memory_limit is None else f", memory_limit={self.memory_limit}"
+        return f"Plan({self._text!r}, factors={len(self.factors)}{limit})"
 
 
-def _too_many(text: str, position: int) -> str:
-    return (
-        f"more than two operands in one bracket at position {position} in {text!r}; "
-        "a product has exactly two operands, so bracket every pair, e.g. '(A3 A2) A1'"
-    )
-
-
-def _combine(operands: list[Interval], split_of: dict[Interval, int], text: str) -> Interval:
-    """Turn a bracket's one or two operands into one, recording the split."""
-    if not operands:
-        raise PlanSyntaxError(f"empty brackets '()' in {text!r}")
-    if len(operands) == 1:
-        return operands[0]
-    (left_lo, left_hi), (right_lo, right_hi) = operands
-    if left_lo != right_hi + 1:
-        raise PlanSyntaxError(
-            f"{_label(left_lo, left_hi)} cannot multiply {_label(right_lo, right_hi)} in {text!r}: "
-            "factors must be written in descending order, output side (highest) first, "
-            "each exactly once"
-        )
-    split_of[(right_lo, left_hi)] = right_hi
-    return (right_lo, left_hi)
-
-
-def _execution_order(split_of: Mapping[Interval, int], n_factors: int):
-    """Post-order list of ``(lo, mid, hi)``, input side first; checks the bracketing is full."""
+def _execution_order(nodes: Mapping, n_factors: int, factors) -> tuple:
+    """Post-order list of ``(op, lo, mid, hi)``, input side first; checks the tree is full."""
     order = []
+    seen = 0
     stack: list[tuple[int, int, bool]] = [(0, n_factors - 1, False)]
     while stack:
         lo, hi, children_done = stack.pop()
+        op, mid = nodes.get((lo, hi), ("ACC", lo)) if lo == hi else nodes.get((lo, hi), (None, None))
         if lo == hi:
+            if op != "ACC":
+                raise PlanSyntaxError(f"factor {_label(lo, hi)} is a leaf; its node must be ACC, got {op!r}")
+            seen += (lo, hi) in nodes
+            if factors is not None and not factors[lo].given:
+                order.append(("ACC", lo, lo, lo))
             continue
-        mid = split_of.get((lo, hi))
-        if mid is None or not lo <= mid < hi:
+        valid = {"MUL": lo <= (mid if isinstance(mid, int) else -1) < hi, "TAN": mid == hi - 1, "ADJ": mid == lo}
+        if not valid.get(op, False):
             raise PlanSyntaxError(
-                f"the product {_label(lo, hi)} has no valid split (got {mid!r}); "
+                f"the product {_label(lo, hi)} has no valid split (got {op!r} at {mid!r}); "
                 "a plan must bracket every product of two or more factors"
             )
+        if op != "MUL" and factors is None:
+            raise PlanSyntaxError(
+                f"{op} of {_label(lo, hi)} needs a factor applied matrix-free, but this chain has formed Jacobians "
+                "only; plan with Factors to use tangents and adjoints"
+            )
         if children_done:
-            order.append((lo, mid, hi))
-        else:
-            stack.append((lo, hi, True))
+            order.append((op, lo, mid, hi))
+            seen += 1
+            continue
+        stack.append((lo, hi, True))
+        if op == "MUL":
             stack.append((mid + 1, hi, False))  # output side: computed second
             stack.append((lo, mid, False))  # input side: computed first
-    if len(order) != max(n_factors - 1, 0) or len(split_of) != len(order):
-        extra = sorted(set(split_of) - {(lo, hi) for lo, _, hi in order})
-        raise PlanSyntaxError(f"splits {extra} do not belong to a bracketing of {n_factors} factors")
+        elif op == "TAN":
+            stack.append((lo, hi - 1, False))
+        else:
+            stack.append((lo + 1, hi, False))
+    if seen != len(nodes):
+        used = {(lo, hi) for _, lo, _, hi in order}
+        extra = sorted(key for key in nodes if key not in used and key[0] != key[1])
+        raise PlanSyntaxError(f"nodes {extra} do not belong to a plan of {n_factors} factors")
     return tuple(order)
