@@ -310,6 +310,11 @@ def _dp_tables(model, machines):
             hi = lo + length - 1
             mv, tv, av = mul_vec[lo, hi], tan_vec[lo, hi], adj_vec[lo, hi]
             for p in range(1, big_p + 1):
+                if p > length:  # more machines than factors: the critical path, as with `length`
+                    table[p, lo, hi] = table[length, lo, hi]
+                    kind[p, lo, hi], split[p, lo, hi] = kind[length, lo, hi], split[length, lo, hi]
+                    pslit[p, lo, hi] = pslit[length, lo, hi]
+                    continue
                 lower = table[p, lo, lo:hi]             # T(lo, k, p), k = lo..hi-1
                 upper = table[p, lo + 1:hi + 1, hi]     # T(k+1, hi, p)
                 if unlimited:
