@@ -147,8 +147,10 @@ class Plan:
     operations: tuple[tuple[str, int, int, int], ...]
     factors: tuple[Factor, ...] | None = None
     memory_limit: int | None = None
+    machines: int | None = 1
+    schedule: tuple | None = None
 
-    def __init__(self, chain, splits=None, *, nodes=None, memory_limit=None):
+    def __init__(self, chain, splits=None, *, nodes=None, memory_limit=None, machines=1, schedule=None):
         chain, factors = as_problem(chain)
         if (splits is None) == (nodes is None):
             raise ChainoptError("a Plan needs exactly one of splits (MUL only) or nodes")
@@ -164,6 +166,8 @@ class Plan:
         object.__setattr__(self, "chain", chain)
         object.__setattr__(self, "factors", factors)
         object.__setattr__(self, "memory_limit", memory_limit)
+        object.__setattr__(self, "machines", machines)
+        object.__setattr__(self, "schedule", schedule)
         object.__setattr__(self, "operations", _execution_order(nodes, chain.n_factors, factors))
         if memory_limit is not None and factors is not None:
             for op, lo, _, hi in self.operations:
@@ -179,9 +183,14 @@ class Plan:
         return cls(chain, split_of)
 
     @classmethod
-    def from_nodes(cls, chain, nodes: Mapping[Interval, tuple[str, int]], *, memory_limit=None) -> Plan:
-        """A plan from ``{(lo, hi): (op, mid)}`` as the generalized strategies return it."""
-        return cls(chain, nodes=nodes, memory_limit=memory_limit)
+    def from_nodes(cls, chain, nodes: Mapping[Interval, tuple[str, int]], *, memory_limit=None, machines=1,
+                   schedule=None) -> Plan:
+        """A plan from ``{(lo, hi): (op, mid)}`` as the generalized strategies return it.
+
+        ``schedule`` (the operations placed on ``machines`` workers, each with
+        ``worker``, ``start`` and ``end``) comes from the makespan strategy.
+        """
+        return cls(chain, nodes=nodes, memory_limit=memory_limit, machines=machines, schedule=schedule)
 
     @classmethod
     def parse(cls, text: str, chain, *, memory_limit=None) -> Plan:
@@ -283,6 +292,11 @@ class Plan:
             return sum(mul_cost(d[hi + 1], d[mid + 1], d[lo]) for lo, mid, hi in self.splits)
         return sum(step.cost for step in self.steps)
 
+    @property
+    def makespan(self) -> int:
+        """Multiply-adds from start to finish on the plan's ``machines`` (``cost`` on one machine)."""
+        return max((op.end for op in self.schedule), default=0) if self.schedule else self.cost
+
     @cached_property
     def peak_memory(self) -> int:
         """The most matrix entries held in intermediates at once.
@@ -326,7 +340,8 @@ class Plan:
         if self.factors is None:
             return f"Plan({self._text!r}, chain=Chain({list(self.chain.dims)}))"
         limit = "" if self.memory_limit is None else f", memory_limit={self.memory_limit}"
-        return f"Plan({self._text!r}, factors={len(self.factors)}{limit})"
+        machines = "" if self.machines == 1 else f", machines={self.machines}"
+        return f"Plan({self._text!r}, factors={len(self.factors)}{limit}{machines})"
 
 
 def _execution_order(nodes: Mapping, n_factors: int, factors) -> tuple:

@@ -1,27 +1,41 @@
 """Strategies: ``strategy(chain, **options) -> Plan``, looked up by name in one registry.
 
-=========  ==============================================================
-name       plan
-=========  ==============================================================
-fwd        forward mode, ``A_{N-1}(...(A_3 (A_2 A_1)))``, column by column
-bwd        reverse mode, ``((A_{N-1} A_{N-2}) ...) A_1``, row by row
-optimal    the cheapest bracketing, by dynamic programming (exact)
-brute      the cheapest bracketing, by trying every one (at most 12 factors)
-=========  ==============================================================
+A chain is dims (formed Jacobians, the matrix-chain problem) or a sequence of
+:class:`~chainopt.core.factors.Factor` (the generalized problem: factors known
+by their tangent and adjoint costs). Every strategy takes both.
 
-Every strategy plans from the dims alone, never from the data.
+=============  ======================================================================
+name           plan
+=============  ======================================================================
+fwd            forward mode: ``A_{N-1}(...(A_3 (A_2 A_1)))`` on formed Jacobians, the
+               global tangent sweep on factors (column by column)
+bwd            reverse mode: the mirror image (row by row; the global adjoint sweep)
+optimal        the cheapest plan, exact: the matrix-chain DP on dims, the generalized
+               DP (tangents, adjoints, preaccumulation, products) on factors; with
+               ``machines`` the shortest makespan (Märtens-Naumann DP)
+preaccumulate  form every factor's Jacobian, then bracket the products optimally
+brute          the cheapest bracketing, by trying every one (dims, at most 12 factors)
+=============  ======================================================================
+
+Options (keyword-only): ``memory_limit`` (tape entries an adjoint may keep;
+``None``: unlimited), ``machines`` (``optimal`` only: an int >= 1, or ``None``
+for unlimited machines; the default 1 is the sequential optimum) and
+``budget`` (bytes the DP tables may take). Every strategy plans from the
+sizes alone, never from the data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from chainopt.core.chain import Chain, as_chain
-from chainopt.core.plan import Plan
-from chainopt.core.strategies.brute import BRUTE_MAX_FACTORS, all_plans, brute
-from chainopt.core.strategies.dp import optimal, optimal_cost_table
-from chainopt.core.strategies.pure import bwd, fwd
-from chainopt.errors import UnknownStrategyError
+from chainopt.core.chain import Chain
+from chainopt.core.factors import as_factors
+from chainopt.core.plan import Plan, as_problem
+from chainopt.core.strategies import dp, generalized, makespan, pure
+from chainopt.core.strategies.brute import BRUTE_MAX_FACTORS, all_plans
+from chainopt.core.strategies.brute import brute as _brute
+from chainopt.core.strategies.dp import optimal_cost_table
+from chainopt.errors import ChainoptError, UnknownStrategyError
 
 __all__ = [
     "STRATEGIES",
@@ -30,33 +44,127 @@ __all__ = [
     "fwd",
     "bwd",
     "optimal",
+    "preaccumulate",
     "brute",
     "all_plans",
     "optimal_cost_table",
     "BRUTE_MAX_FACTORS",
 ]
 
-#: Every strategy by name; all share the signature ``strategy(chain) -> Plan``.
-STRATEGIES: dict[str, Callable[[Chain], Plan]] = {
+
+def fwd(chain, *, memory_limit: int | None = None) -> Plan:
+    """Forward mode: from the input side; on factors, the global tangent sweep.
+
+    Examples
+    --------
+    >>> str(fwd([2, 3, 4, 5, 6]))
+    'A4 (A3 (A2 A1))'
+    """
+    chain, factors = as_problem(chain)
+    if factors is None:
+        return pure.fwd(chain)
+    return Plan.from_nodes(factors, generalized.global_tangent(factors, memory_limit)[1], memory_limit=memory_limit)
+
+
+def bwd(chain, *, memory_limit: int | None = None) -> Plan:
+    """Reverse mode: from the output side; on factors, the global adjoint sweep.
+
+    Examples
+    --------
+    >>> str(bwd([2, 3, 4, 5, 6]))
+    '((A4 A3) A2) A1'
+    """
+    chain, factors = as_problem(chain)
+    if factors is None:
+        return pure.bwd(chain)
+    return Plan.from_nodes(factors, generalized.global_adjoint(factors, memory_limit)[1], memory_limit=memory_limit)
+
+
+def optimal(chain, *, memory_limit: int | None = None, machines: int | None = 1, budget: int | None = None) -> Plan:
+    """The cheapest plan (exact); with ``machines`` other than 1, the shortest makespan.
+
+    On dims this is the matrix-chain DP (:func:`chainopt.core.strategies.dp.optimal`);
+    on factors the generalized DP (:func:`chainopt.core.strategies.generalized.generalized_dp`),
+    which contains forward, reverse and preaccumulate-then-bracket as special
+    cases, so it is never worse than any of them. A chain of given dense
+    factors gets exactly the plan its dims get.
+
+    Examples
+    --------
+    >>> from chainopt.core.factors import Factor
+    >>> f = Factor(n_in=42, n_out=8, tangent=7762, adjoint=7762, tape=7762)
+    >>> g = Factor(n_in=8, n_out=8, tangent=8, adjoint=8, tape=8, diagonal=True)
+    >>> h = Factor(n_in=8, n_out=3, given=True)
+    >>> p = optimal([f, g, h])
+    >>> str(p), p.cost
+    ('(A3 A2) F1', 23504)
+    """
+    chain, factors = as_problem(chain)
+    if machines != 1:
+        factors = factors if factors is not None else as_factors(chain.dims)
+        _, nodes = makespan.makespan_dp(factors, machines, memory_limit=memory_limit)
+        ops = makespan.schedule(factors, nodes, machines, memory_limit=memory_limit)
+        return Plan.from_nodes(factors, nodes, memory_limit=memory_limit, machines=machines, schedule=tuple(ops))
+    if factors is None:
+        return dp.optimal(chain, budget=budget)
+    _, nodes = generalized.generalized_dp(factors, memory_limit=memory_limit, budget=budget)
+    return Plan.from_nodes(factors, nodes, memory_limit=memory_limit)
+
+
+def preaccumulate(chain, *, memory_limit: int | None = None, budget: int | None = None) -> Plan:
+    """Form every factor's Jacobian (ACC), then bracket the products optimally.
+
+    Examples
+    --------
+    >>> from chainopt.core.factors import Factor
+    >>> fs = [Factor(n_in=4, n_out=2, tangent=100, adjoint=100), Factor(n_in=2, n_out=32, tangent=100, adjoint=100)]
+    >>> p = preaccumulate(fs)
+    >>> str(p), p.cost
+    ('A2 A1', 656)
+    """
+    chain, factors = as_problem(chain)
+    if factors is None:
+        return dp.optimal(chain, budget=budget)
+    _, nodes = generalized.preaccumulate(factors, memory_limit, budget=budget)
+    return Plan.from_nodes(factors, nodes, memory_limit=memory_limit)
+
+
+def brute(chain) -> Plan:
+    """The cheapest bracketing found by costing every one (the oracle for :func:`optimal`).
+
+    Examples
+    --------
+    >>> brute([30, 35, 15, 5, 10, 20, 25]).cost
+    15125
+    """
+    chain, factors = as_problem(chain)
+    if factors is not None:
+        raise ChainoptError("brute tries bracketings of formed Jacobians; for factors use 'optimal' (exact)")
+    return _brute(chain)
+
+
+#: Every strategy by name; all share the signature ``strategy(chain, **options) -> Plan``.
+STRATEGIES: dict[str, Callable[..., Plan]] = {
     "fwd": fwd,
     "bwd": bwd,
     "optimal": optimal,
+    "preaccumulate": preaccumulate,
     "brute": brute,
 }
 
 
-def get_strategy(name: str) -> Callable[[Chain], Plan]:
+def get_strategy(name: str) -> Callable[..., Plan]:
     """The strategy registered as ``name``; an unknown name lists the valid ones."""
     try:
         return STRATEGIES[name]
     except (KeyError, TypeError):
-        raise UnknownStrategyError(
-            f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}"
-        ) from None
+        raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}") from None
 
 
-def plan(chain, strategy: str = "optimal") -> Plan:
-    """The plan the named strategy picks for a chain (or a sequence of dims).
+def plan(chain, strategy: str = "optimal", **options) -> Plan:
+    """The plan the named strategy picks for a chain: dims, a :class:`Chain`, or Factors.
+
+    Options are passed to the strategy (``memory_limit``, ``machines``, ``budget``).
 
     Examples
     --------
@@ -65,4 +173,10 @@ def plan(chain, strategy: str = "optimal") -> Plan:
     >>> plan([784, 512, 256, 10, 1], "bwd").cost
     535040
     """
-    return get_strategy(strategy)(as_chain(chain))
+    function = get_strategy(strategy)
+    try:
+        return function(chain if isinstance(chain, Chain) else chain, **options)
+    except TypeError as exc:
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise ChainoptError(f"strategy {strategy!r} takes no option {exc.args[0].split()[-1]}") from None
