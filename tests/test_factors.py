@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainopt.chain import Chain
@@ -189,6 +189,7 @@ def _chained(fs):
 
 
 @given(st.lists(factor_st, min_size=1, max_size=6).map(_chained))
+@settings(max_examples=60)
 def test_csv_and_json_round_trip(fs):
     rows = [",".join(FACTOR_FIELDS)] + [
         ",".join(str(getattr(f, k)).lower() for k in FACTOR_FIELDS) for f in fs]
