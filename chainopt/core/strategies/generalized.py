@@ -19,12 +19,18 @@ ADJ) is allowed only if ``E_k <= M``.
 ``n_i * sum t_l``, exactly the sum of the single-factor TANs of ``F_{k+1}``,
 ..., ``F_j`` one after the other (the number of columns, ``n_i``, never
 changes); an ADJ over ``F_{i..k}`` likewise equals its single-factor ADJs
-(``m_j`` rows throughout), and each needs only its own factor's tape. So
+(``m_j`` rows throughout), and each needs only its own factor's tape (the
+STCE reference solver asks a multi-factor ADJ for the sum of its factors'
+tapes, a stricter rule, so single-factor steps dominate there too). So
 every elimination sequence has a single-factor one of the same cost, and
 the DP's node ``(i..j)`` is one of: ACC (``i == j``), MUL at some split, TAN
 of factor ``j`` onto ``(i..j-1)``, or ADJ of factor ``i`` onto ``(i+1..j)``.
 ``tests/test_generalized.py`` checks this against a brute force over every
 elimination sequence, multi-factor TANs and ADJs included.
+
+The model is :mod:`chainopt.core.costs` as it stands: TAN and ADJ cost one
+direction per column (row) even when the Jacobian being extended and the
+factor are both diagonal; only a single factor's ACC uses one direction.
 
 Tie rules (the first cheapest wins): MUL before TAN before ADJ; between
 MUL splits the largest ``mid`` (fewest factors on the output side), as in
@@ -300,7 +306,9 @@ def generalized_dp(factors, *, memory_limit=None, budget=None) -> tuple[int, dic
     candidates per diagonal. Computes in ``int64`` when the bound of
     :func:`_exact_needed` proves nothing can wrap, else on exact Python ints.
     See the module docstring for why single-factor TAN/ADJ suffice and for
-    the tie rules.
+    the tie rules. Measured (random dense factors, sizes 1..1000, costs up
+    to ``n * m``; best of three on a shared 2-core machine): ``q = 500`` in
+    about 0.07 s, ``q = 2000`` in about 5 s, as today's matrix-chain DP.
 
     Examples
     --------
