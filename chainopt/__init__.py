@@ -26,6 +26,7 @@ from chainopt.errors import (
     ShapeError,
     UnknownStrategyError,
 )
+from chainopt.core.factors import Factor, read_factors
 from chainopt.core.plan import Plan, Step
 from chainopt.report.cost import CostReport, compare, cost_report
 from chainopt.core.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
@@ -42,6 +43,8 @@ __all__ = [
     "bwd_cost",
     "tangent_sweep_cost",
     "adjoint_sweep_cost",
+    "Factor",
+    "read_factors",
     "Plan",
     "Step",
     "plan",

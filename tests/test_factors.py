@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainopt.chain import Chain
+from chainopt.core.chain import Chain
 from chainopt.core.factors import FACTOR_FIELDS, Factor, as_factors, read_factors
 from chainopt.errors import ChainoptError, DimensionError, ShapeError
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainopt.chain import bwd_cost, fwd_cost
+from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.core.costs import acc_cost, adj_cost, mul_cost, tan_cost
 from chainopt.core.factors import Factor, as_factors, read_factors
 from chainopt.core.strategies.generalized import (
@@ -29,7 +29,8 @@ from chainopt.core.strategies.generalized import (
     preaccumulate,
 )
 from chainopt.errors import DimensionError, MemoryBudgetError
-from chainopt.strategies import bwd, fwd, optimal
+from chainopt.core.strategies.dp import optimal
+from chainopt.core.strategies.pure import bwd, fwd
 
 DATA = Path(__file__).resolve().parent / "data"
 BUNDLED = DATA / "gdjcpb_bundled"

@@ -72,14 +72,15 @@ def adj_cost(rows: int, adjoint: int) -> int:
 
 
 def acc_cost(n_in: int, n_out: int, tangent: int, adjoint: int, *, diagonal: bool = False,
-             given: bool = False, adjoint_allowed: bool = True) -> tuple[int, str]:
+             given: bool = False, adjoint_allowed: bool = True, mode: str | None = None) -> tuple[int, str]:
     """The cheapest way to preaccumulate one factor's Jacobian: ``(cost, mode)``.
 
     ``mode`` is ``'given'`` (free), ``'TAN'`` (``n_in`` unit tangents, or one
     all-ones direction for a diagonal factor) or ``'ADJ'`` (``n_out`` unit
     adjoints, or one all-ones one). Ties go to the tangent. With
     ``adjoint_allowed=False`` (its tape does not fit the memory limit) only
-    tangents are used.
+    tangents are used. ``mode='TAN'`` or ``'ADJ'`` forces that mode (the
+    global sweeps form their first factor in their own mode).
 
     Examples
     --------
@@ -91,9 +92,11 @@ def acc_cost(n_in: int, n_out: int, tangent: int, adjoint: int, *, diagonal: boo
     if given:
         return 0, "given"
     by_tangent = tangent if diagonal else n_in * tangent
-    if not adjoint_allowed:
+    if not adjoint_allowed or mode == "TAN":
         return by_tangent, "TAN"
     by_adjoint = adjoint if diagonal else n_out * adjoint
+    if mode == "ADJ":
+        return by_adjoint, "ADJ"
     return (by_tangent, "TAN") if by_tangent <= by_adjoint else (by_adjoint, "ADJ")
 
 

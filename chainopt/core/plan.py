@@ -149,8 +149,10 @@ class Plan:
     memory_limit: int | None = None
     machines: int | None = 1
     schedule: tuple | None = None
+    acc_mode: str | None = None
 
-    def __init__(self, chain, splits=None, *, nodes=None, memory_limit=None, machines=1, schedule=None):
+    def __init__(self, chain, splits=None, *, nodes=None, memory_limit=None, machines=1, schedule=None,
+                 acc_mode=None):
         chain, factors = as_problem(chain)
         if (splits is None) == (nodes is None):
             raise ChainoptError("a Plan needs exactly one of splits (MUL only) or nodes")
@@ -168,6 +170,9 @@ class Plan:
         object.__setattr__(self, "memory_limit", memory_limit)
         object.__setattr__(self, "machines", machines)
         object.__setattr__(self, "schedule", schedule)
+        if acc_mode not in (None, "TAN", "ADJ"):
+            raise ChainoptError(f"acc_mode must be None (the cheaper), 'TAN' or 'ADJ', got {acc_mode!r}")
+        object.__setattr__(self, "acc_mode", acc_mode)
         object.__setattr__(self, "operations", _execution_order(nodes, chain.n_factors, factors))
         if memory_limit is not None and factors is not None:
             for op, lo, _, hi in self.operations:
@@ -184,13 +189,16 @@ class Plan:
 
     @classmethod
     def from_nodes(cls, chain, nodes: Mapping[Interval, tuple[str, int]], *, memory_limit=None, machines=1,
-                   schedule=None) -> Plan:
+                   schedule=None, acc_mode=None) -> Plan:
         """A plan from ``{(lo, hi): (op, mid)}`` as the generalized strategies return it.
 
         ``schedule`` (the operations placed on ``machines`` workers, each with
-        ``worker``, ``start`` and ``end``) comes from the makespan strategy.
+        ``worker``, ``start`` and ``end``) comes from the makespan strategy;
+        ``acc_mode`` forces how factors are preaccumulated (``'TAN'`` for the
+        global tangent sweep; ``None``: the cheaper way).
         """
-        return cls(chain, nodes=nodes, memory_limit=memory_limit, machines=machines, schedule=schedule)
+        return cls(chain, nodes=nodes, memory_limit=memory_limit, machines=machines, schedule=schedule,
+                   acc_mode=acc_mode)
 
     @classmethod
     def parse(cls, text: str, chain, *, memory_limit=None) -> Plan:
@@ -223,7 +231,8 @@ class Plan:
         factors = self.factors
         if factors is not None and all(f == Factor(n_in=f.n_in, n_out=f.n_out, given=True) for f in factors):
             factors = None  # given dense factors are the formed-Jacobian problem
-        return (self.chain.dims, self.operations, factors, self.memory_limit if self.factors else None)
+        return (self.chain.dims, self.operations, factors, self.memory_limit if factors else None,
+                self.acc_mode if factors else None)
 
     def __eq__(self, other):
         return isinstance(other, Plan) and self._key == other._key
@@ -277,7 +286,7 @@ class Plan:
     def _acc(self, factor: Factor) -> tuple[int, str]:
         fits = self.memory_limit is None or factor.tape <= self.memory_limit
         return acc_cost(factor.n_in, factor.n_out, factor.tangent, factor.adjoint, diagonal=factor.diagonal,
-                        given=factor.given, adjoint_allowed=fits)
+                        given=factor.given, adjoint_allowed=fits, mode=self.acc_mode)
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:

@@ -211,8 +211,12 @@ def _multi_dot_peak(chain: Chain) -> int:
     return sum(s.shape[0] * s.shape[1] for s in get_strategy("optimal")(chain).steps)
 
 
-#: Every executor by name: the planning strategies, then the baselines.
-EXECUTORS: dict[str, Executor] = {name: _planned(name) for name in STRATEGIES}
+#: Strategies that matter for factors known by their tangents and adjoints: on formed Jacobians
+#: "preaccumulate" plans what "optimal" plans; they are listed after the baselines.
+FACTOR_STRATEGIES = ("preaccumulate",)
+
+#: Every executor by name: the planning strategies, the baselines, then the factor strategies.
+EXECUTORS: dict[str, Executor] = {name: _planned(name) for name in STRATEGIES if name not in FACTOR_STRATEGIES}
 EXECUTORS["multi_dot"] = Executor(
     name="multi_dot",
     plan=None,
@@ -220,6 +224,7 @@ EXECUTORS["multi_dot"] = Executor(
     peak_entries=_multi_dot_peak,
     max_factors=MULTI_DOT_MAX_FACTORS,
 )
+EXECUTORS.update((name, _planned(name)) for name in FACTOR_STRATEGIES)
 
 #: Execution-only names: run, timed and checked, but not plans (not in ``STRATEGIES``).
 BASELINES = tuple(name for name, ex in EXECUTORS.items() if ex.plan is None)

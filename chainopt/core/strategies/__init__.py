@@ -63,7 +63,8 @@ def fwd(chain, *, memory_limit: int | None = None) -> Plan:
     chain, factors = as_problem(chain)
     if factors is None:
         return pure.fwd(chain)
-    return Plan.from_nodes(factors, generalized.global_tangent(factors, memory_limit)[1], memory_limit=memory_limit)
+    return Plan.from_nodes(factors, generalized.global_tangent(factors, memory_limit)[1], memory_limit=memory_limit,
+                           acc_mode="TAN")
 
 
 def bwd(chain, *, memory_limit: int | None = None) -> Plan:
@@ -77,7 +78,8 @@ def bwd(chain, *, memory_limit: int | None = None) -> Plan:
     chain, factors = as_problem(chain)
     if factors is None:
         return pure.bwd(chain)
-    return Plan.from_nodes(factors, generalized.global_adjoint(factors, memory_limit)[1], memory_limit=memory_limit)
+    return Plan.from_nodes(factors, generalized.global_adjoint(factors, memory_limit)[1], memory_limit=memory_limit,
+                           acc_mode="ADJ")
 
 
 def optimal(chain, *, memory_limit: int | None = None, machines: int | None = 1, budget: int | None = None) -> Plan:
@@ -97,7 +99,7 @@ def optimal(chain, *, memory_limit: int | None = None, machines: int | None = 1,
     >>> h = Factor(n_in=8, n_out=3, given=True)
     >>> p = optimal([f, g, h])
     >>> str(p), p.cost
-    ('(A3 A2) F1', 23504)
+    ('(A3 F2) F1', 23310)
     """
     chain, factors = as_problem(chain)
     if machines != 1:
@@ -148,8 +150,8 @@ STRATEGIES: dict[str, Callable[..., Plan]] = {
     "fwd": fwd,
     "bwd": bwd,
     "optimal": optimal,
-    "preaccumulate": preaccumulate,
     "brute": brute,
+    "preaccumulate": preaccumulate,
 }
 
 

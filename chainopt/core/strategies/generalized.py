@@ -34,7 +34,7 @@ factor are both diagonal; only a single factor's ACC uses one direction.
 
 Tie rules (the first cheapest wins): MUL before TAN before ADJ; between
 MUL splits the largest ``mid`` (fewest factors on the output side), as in
-:func:`chainopt.strategies.optimal`; an ACC tie goes to the tangent (as in
+:func:`chainopt.core.strategies.dp.optimal`; an ACC tie goes to the tangent (as in
 :func:`~chainopt.core.costs.acc_cost`). A given dense factor's TAN (ADJ) costs
 what the MUL with it costs, so for a chain of given dense factors the DP
 returns exactly the MUL tree and cost of ``optimal``.
@@ -396,7 +396,7 @@ def global_tangent(factors, memory_limit=None) -> tuple[int, dict]:
     ``t_k = n_k m_k`` they cost the same, and MUL wins the tie). So for
     matrix-free dense factors the cost is ``n_1 * sum_k t_k`` (the reference
     solvers' global tangent), and for given dense factors it is exactly
-    :func:`chainopt.chain.fwd_cost` with the tree of ``plan(dims, "fwd")``.
+    :func:`chainopt.core.chain.fwd_cost` with the tree of ``plan(dims, "fwd")``.
     The ``ACC`` of ``F_1`` is by tangents even where adjoints would be
     cheaper. Tangents need no tape: ``memory_limit`` is accepted and unused.
 
@@ -438,7 +438,7 @@ def global_adjoint(factors, memory_limit=None) -> tuple[int, dict]:
     ``J_{q..k+1}`` by ADJ (``m_q a_k``) or, if given, by the MUL
     ``J_{q..k+1} @ F'_k`` unless its ADJ is strictly cheaper (and allowed).
     Matrix-free dense factors cost ``m_q * sum_k a_k``; given dense factors
-    give :func:`chainopt.chain.bwd_cost` and the tree of ``plan(dims, "bwd")``.
+    give :func:`chainopt.core.chain.bwd_cost` and the tree of ``plan(dims, "bwd")``.
 
     Raises
     ------
