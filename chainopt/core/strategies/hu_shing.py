@@ -121,9 +121,9 @@ def _as_weights(dims) -> list[int]:
 def _kept_arcs(w: list[int]):
     """Run Hu & Shing on the rotated polygon ``w`` (``w[0]`` lightest): cost, kept arcs.
 
-    Returns ``(cost, U, V, LOW, kept)``: the potential h-arcs ``(U[a], V[a])``
-    in creation order (by right end, then inner before outer), the lightest
-    end ``LOW[a]`` of each, and the ids of those in the optimal triangulation.
+    Returns ``(cost, ku, kv, klow)``: the ends ``(ku[j], kv[j])`` of the
+    potential h-arcs kept in the optimal triangulation, in creation order (by
+    right end, then inner before outer), and the lightest end of each.
     """
     n = len(w)
     side_sum = [0] * (n + 1)  # side_sum[i] = sum of w[k] * w[k+1] for k < i (cyclic)
@@ -139,105 +139,107 @@ def _kept_arcs(w: list[int]):
     id_bits = max(n.bit_length(), 1)
     id_mask = (1 << id_bits) - 1
 
-    # Per arc: ends, lightest end, end product, base, group num/den, fate.
-    U: list[int] = []
-    V: list[int] = []
-    LOW: list[int] = []
-    MUL: list[int] = []
-    BASE: list[int] = []
-    NUM: list[int] = []
-    DEN: list[int] = []
-    FATE: list[int] = []  # -1 kept head, -2 dropped, -3 absorbed by the root, else absorbing arc
-    PREV_U: list[int] = []  # the arc below it on the per-vertex stacks of kept arcs
-    PREV_V: list[int] = []
+    # Per arc h (ids in creation order): its ends, its group's num and den,
+    # its fate, and the arcs below it on the per-vertex stacks of kept arcs.
+    U = [0] * n
+    V = [0] * n
+    NUM = [0] * n
+    DEN = [0] * n
+    FATE = [-1] * n  # -1 kept head, -2 dropped, -3 absorbed by the root, else absorbing arc
+    PREV_U = [0] * n
+    PREV_V = [0] * n
     top = [-1] * n  # top[x]: outermost kept arc ending at x, so far
-    arcs: list[int] = []  # unfinished tree: arcs not yet under a created arc
-    heaps: list[list[int]] = []  # their queues (max-heaps of packed -key, id)
+    # The unfinished tree: arcs not yet under a created arc, their left
+    # ends, bases and queues (max-heaps of ints packing the key and the id).
+    st_u: list[int] = []
+    st_base: list[int] = []
+    st_heap: list[list[int]] = []
     vertices = [0]  # the sweep's stack of vertices
-
-    def merged(heap, other):
-        if heap is None or len(other) > len(heap):
-            heap, other = other, heap
-        if other:
-            for entry in other:
-                heappush(heap, entry)
-        return heap
-
+    h = 0
     for i in range(1, n):
         wi = w[i]
+        si = side_sum[i]
         while w[vertices[-1]] > wi:
             vertices.pop()
             a = vertices[-1]
             if not a:
                 continue  # arcs at V_0 are edges of its fan anyway
-            h = len(U)
             wa = w[a]
             mul = wa * wi
-            base = side_sum[i] - side_sum[a] - mul
-            if wa <= wi:
-                low, wl, inner = a, wa, w[a + 1]
-            else:
-                low, wl, inner = i, wi, w[i - 1]
-            den = base
-            heap = None
-            while arcs and U[arcs[-1]] >= a:
-                den -= BASE[arcs.pop()]
-                heap = merged(heap, heaps.pop())
-            if heap is None:
+            base = si - side_sum[a] - mul
+            if i - a == 2:
+                # A leaf: the triangle (a, a+1, i).
+                den = base
+                num = mul * w[a + 1]
                 heap = []
-            # Drop the arcs that the lightest end of h supports at least as well.
-            while heap:
-                t = heap[0] & id_mask
-                if NUM[t] < wl * DEN[t]:
-                    break
-                heappop(heap)
-                den += DEN[t]
-                FATE[t] = -2
-                top[U[t]] = PREV_U[t]
-                top[V[t]] = PREV_V[t]
-            t = top[low]
-            if t >= 0 and U[t] >= a:
-                num = wl * (den + mul - MUL[t])
             else:
-                num = wl * (den + mul - wl * inner)
-            # Absorb the arcs whose support is at least h's.
-            while heap:
-                t = heap[0] & id_mask
-                if num * DEN[t] > NUM[t] * den:
-                    break
-                heappop(heap)
-                den += DEN[t]
-                num += NUM[t]
-                FATE[t] = h
-                top[U[t]] = PREV_U[t]
-                top[V[t]] = PREV_V[t]
-            U.append(a)
-            V.append(i)
-            LOW.append(low)
-            MUL.append(mul)
-            BASE.append(base)
-            NUM.append(num)
-            DEN.append(den)
-            FATE.append(-1)
-            PREV_U.append(top[a])
-            PREV_V.append(top[i])
-            top[a] = h
-            top[i] = h
-            heappush(heap, (-((num << shift) // den) << id_bits) | h)
-            arcs.append(h)
-            heaps.append(heap)
+                st_u.pop()
+                den = base - st_base.pop()
+                heap = st_heap.pop()
+                while st_u and st_u[-1] >= a:
+                    st_u.pop()
+                    den -= st_base.pop()
+                    other = st_heap.pop()
+                    if len(other) > len(heap):
+                        heap, other = other, heap
+                    for entry in other:
+                        heappush(heap, entry)
+                if wa <= wi:
+                    low, wl, inner = a, wa, w[a + 1]
+                else:
+                    low, wl, inner = i, wi, w[i - 1]
+                # Drop the arcs that the lightest end of h supports at least as well.
+                while heap:
+                    t = heap[0] & id_mask
+                    if NUM[t] < wl * DEN[t]:
+                        break
+                    heappop(heap)
+                    den += DEN[t]
+                    FATE[t] = -2
+                    top[U[t]] = PREV_U[t]
+                    top[V[t]] = PREV_V[t]
+                t = top[low]
+                if t >= 0 and U[t] >= a:
+                    num = wl * (den + mul - w[U[t]] * w[V[t]])
+                else:
+                    num = wl * (den + mul - wl * inner)
+                # Absorb the arcs whose support is at least h's.
+                while heap:
+                    t = heap[0] & id_mask
+                    if num * DEN[t] > NUM[t] * den:
+                        break
+                    heappop(heap)
+                    den += DEN[t]
+                    num += NUM[t]
+                    FATE[t] = h
+                    top[U[t]] = PREV_U[t]
+                    top[V[t]] = PREV_V[t]
+            U[h] = a
+            V[h] = i
+            NUM[h] = num
+            DEN[h] = den
+            PREV_U[h] = top[a]
+            PREV_V[h] = top[i]
+            top[a] = top[i] = h
+            heappush(heap, ((((-num) << shift) // den) << id_bits) | h)
+            st_u.append(a)
+            st_base.append(base)
+            st_heap.append(heap)
+            h += 1
         vertices.append(i)
 
     # The root: the whole polygon, fanned from V_0.
     w0 = w[0]
     den = perimeter - w0 * w0
     heap = None
-    for c in arcs:
-        den -= BASE[c]
-    for other in heaps:
-        heap = merged(heap, other)
-    if heap is None:
-        heap = []
+    for base in st_base:
+        den -= base
+    heap = []
+    for other in st_heap:
+        if len(other) > len(heap):
+            heap, other = other, heap
+        for entry in other:
+            heappush(heap, entry)
     while heap:
         t = heap[0] & id_mask
         if NUM[t] < w0 * DEN[t]:
@@ -259,7 +261,7 @@ def _kept_arcs(w: list[int]):
         cost += NUM[entry & id_mask]
 
     # An arc is kept iff its group is: absorbing arcs come later than the absorbed.
-    m = len(U)
+    m = h
     keep = bytearray(m)
     for a in range(m - 1, -1, -1):
         f = FATE[a]
@@ -268,33 +270,31 @@ def _kept_arcs(w: list[int]):
         elif f >= 0:
             keep[a] = keep[f]
     kept = [a for a in range(m) if keep[a]]
-    return cost, U, V, LOW, kept
+    low = [U[a] if w[U[a]] <= w[V[a]] else V[a] for a in kept]
+    return cost, [U[a] for a in kept], [V[a] for a in kept], low
 
 
-def _triangles(n: int, U, V, LOW, kept) -> tuple[list[int], list[int], list[int]]:
-    """Return the triangles (rotated vertices) of the fans between the kept arcs."""
+def _triangles(n: int, ku, kv, klow) -> tuple[list[int], list[int], list[int]]:
+    """Return the triangles (rotated vertices) of the fans between the kept arcs.
+
+    ``ku[j], kv[j]`` are the ends of the kept arcs, by right end then inner
+    first, and ``klow[j]`` the end each region is fanned from.
+    """
     ta: list[int] = []
     tb: list[int] = []
     tc: list[int] = []
-    closing = kept  # by right end, inner first
-    if kept:
-        ku = np.array([U[a] for a in kept], dtype=np.int64)
-        kv = np.array([V[a] for a in kept], dtype=np.int64)
-        opening = [kept[j] for j in np.lexsort((-kv, ku)).tolist()]  # by left end, outer first
-    else:
-        opening = []
-    n_kept = len(kept)
+    # Closing order: as given. Opening order: by left end, outer first.
+    opening = np.lexsort((-np.array(kv, dtype=np.int64), np.array(ku, dtype=np.int64)))
+    opening = [ku[j] for j in opening.tolist()] + [n]
+    closing = kv + [n]
     ci = oi = 0
-    next_close = V[closing[0]] if n_kept else n
-    next_open = U[opening[0]] if n_kept else n
     regions = [[0]]
     for x in range(1, n):
-        while next_close == x:
-            a = closing[ci]
+        while closing[ci] == x:
             reg = regions.pop()
             reg.append(x)
             k = len(reg) - 2
-            if LOW[a] == x:
+            if klow[ci] == x:
                 ta.extend([x] * k)
                 tb.extend(reg[:-2])
                 tc.extend(reg[1:-1])
@@ -303,12 +303,10 @@ def _triangles(n: int, U, V, LOW, kept) -> tuple[list[int], list[int], list[int]
                 tb.extend(reg[1:-1])
                 tc.extend(reg[2:])
             ci += 1
-            next_close = V[closing[ci]] if ci < n_kept else n
         regions[-1].append(x)
-        while next_open == x:
+        while opening[oi] == x:
             regions.append([x])
             oi += 1
-            next_open = U[opening[oi]] if oi < n_kept else n
     reg = regions.pop()
     k = len(reg) - 2
     ta.extend([0] * k)
@@ -369,8 +367,8 @@ def hu_shing(dims) -> tuple[int, list[tuple[int, int, int]]]:
         return 0, []
     s = w.index(min(w))
     rotated = w[s:] + w[:s]
-    cost, U, V, LOW, kept = _kept_arcs(rotated)
-    ta, tb, tc = _triangles(n, U, V, LOW, kept)
+    cost, ku, kv, klow = _kept_arcs(rotated)
+    ta, tb, tc = _triangles(n, ku, kv, klow)
     tri = np.array([ta, tb, tc], dtype=np.int64)
     tri += s
     tri %= n
