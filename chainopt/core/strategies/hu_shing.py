@@ -14,8 +14,10 @@ minimum-weight triangulation of the polygon.
 
 For the Cormen chain ``30, 35, 15, 5, 10, 20, 25`` the optimum (15125) is the
 triangulation with triangles ``(0,1,3)``, ``(1,2,3)``, ``(0,3,6)``,
-``(3,4,5)``, ``(3,5,6)``: the diagonals ``(0,3)`` and ``(3,6)`` are the two
-halves ``A3 A2 A1`` and ``A6 A5 A4``, and ``(1,3)``, ``(3,5)`` split them once more.
+``(3,4,5)``, ``(3,5,6)``: triangle ``(0,3,6)`` is the last product
+``(A5 A4 A3) @ (A2 A1 A0)`` (split ``(0, 2, 5)``), the diagonals ``(0,3)`` and
+``(3,6)`` are its two halves, and ``(1,2,3)``, ``(3,4,5)`` are their first
+products ``A2 A1`` and ``A4 A3`` (splits ``(1, 1, 2)`` and ``(3, 3, 4)``).
 
 The algorithm
 -------------
@@ -32,11 +34,14 @@ ratio is the arc's *supporting weight*. Bottom-up over the tree, every arc
 sees the (mergeable) priority queue of the arcs kept below it, drops those
 whose supporting weight is at least the weight of its own lightest end, and
 absorbs those whose supporting weight is at least its own. The arcs left at
-the root, and the fans between them, are an optimal triangulation. Every
-arc is pushed and popped a bounded number of times and the queues are merged
-small-into-large, so the time is O(n log^2 n) at worst with binary heaps,
-O(n log n) on the shallow trees of random chains; memory is O(n), and there
-is no recursion at all.
+the root, and the fans between them, are an optimal triangulation. The sweep,
+the tree and the bottom-up pass are one loop over the vertices (the arcs come
+out of the sweep children first). Every arc enters a queue once and leaves it
+at most once; the queues are binary heaps (:mod:`heapq`) merged
+small-into-large, so each arc moves O(log n) times: O(n log^2 n) time at
+worst (Hu & Shing's O(n log n) bound needs mergeable heaps, slower in
+Python), close to O(n log n) in practice. Memory is O(n), and there is no
+recursion at all.
 
 Exactness and ties
 ------------------
@@ -56,14 +61,24 @@ other tie rule is promised (in particular this is *not* numpy's
    counted cyclically from it, and equal weights are ordered by that
    position (earlier = lighter). This order decides which arcs are
    potential h-arcs and which end of an arc is its lightest.
-2. An arc whose supporting weight *equals* the weight of the lightest end of
-   the arc above it is dropped (the fan is taken).
-3. An arc whose supporting weight *equals* that of the arc above it is
-   absorbed into it (both are kept or dropped together).
-4. Among equal priority keys, the arc created first is popped first.
+2. When an arc ``h`` examines its queue, a kept arc (group) whose
+   supporting weight *equals* the weight of ``h``'s lightest end is dropped
+   (the fan is taken), and then one whose supporting weight *equals* ``h``'s
+   is absorbed into ``h`` (both are kept or dropped together).
+3. Among equal supporting weights in a queue, the arc created first (the
+   one with the smaller right end, or the inner one) is examined first.
 
 Consequently a chain with all dims equal gets the fan of vertex 0, i.e.
 forward mode ``A_{N-2} (... (A_2 (A_1 A_0)))``.
+
+Performance
+-----------
+Measured on the project's 2-core machine (CPython 3.11, random dims in
+``[1, 1000]``, cost and splits, best of several runs): 2 ms for 10^3
+factors, 25 ms for 10^4, 0.27 s for 10^5, 3.0 s for 10^6 (about 5 s for
+10^6 huge-int dims near ``10**30``). It is faster than the vectorised
+O(n^3) DP (:func:`chainopt.strategies.optimal_cost_table`) at every length
+from two factors up: 17 vs 50 us at 2 factors, 0.2 vs 2.5 ms at 100.
 
 References
 ----------
