@@ -213,7 +213,7 @@ def _multi_dot_peak(chain: Chain) -> int:
 
 #: Strategies that matter for factors known by their tangents and adjoints: on formed Jacobians
 #: "preaccumulate" plans what "optimal" plans; they are listed after the baselines.
-FACTOR_STRATEGIES = ("preaccumulate",)
+FACTOR_STRATEGIES = ("preaccumulate", "hu_shing")
 
 #: Every executor by name: the planning strategies, the baselines, then the factor strategies.
 EXECUTORS: dict[str, Executor] = {name: _planned(name) for name in STRATEGIES if name not in FACTOR_STRATEGIES}

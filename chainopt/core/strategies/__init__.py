@@ -10,10 +10,12 @@ name           plan
 fwd            forward mode: ``A_{N-1}(...(A_3 (A_2 A_1)))`` on formed Jacobians, the
                global tangent sweep on factors (column by column)
 bwd            reverse mode: the mirror image (row by row; the global adjoint sweep)
-optimal        the cheapest plan, exact: the matrix-chain DP on dims, the generalized
+optimal        the cheapest plan, exact: the matrix-chain DP on dims (Hu-Shing beyond
+               ``DP_MAX_FACTORS``), the generalized
                DP (tangents, adjoints, preaccumulation, products) on factors; with
                ``machines`` the shortest makespan (Märtens-Naumann DP)
 preaccumulate  form every factor's Jacobian, then bracket the products optimally
+hu_shing       the cheapest bracketing of formed Jacobians in O(n log n) (any length)
 brute          the cheapest bracketing, by trying every one (dims, at most 12 factors)
 =============  ======================================================================
 
@@ -32,13 +34,21 @@ from chainopt.core.chain import Chain
 from chainopt.core.factors import as_factors
 from chainopt.core.plan import Plan, as_problem
 from chainopt.core.strategies import dp, generalized, makespan, pure
+from chainopt.core.strategies.hu_shing import hu_shing as _hu_shing
 from chainopt.core.strategies.brute import BRUTE_MAX_FACTORS, all_plans
 from chainopt.core.strategies.brute import brute as _brute
 from chainopt.core.strategies.dp import optimal_cost_table
 from chainopt.errors import ChainoptError, UnknownStrategyError
 
+#: ``optimal`` runs the O(n^3) DP up to this many factors (its tie rule is numpy's multi_dot's,
+#: and it takes about 10 ms at 200 factors here), and Hu-Shing's O(n log n) algorithm beyond.
+#: Hu-Shing is faster at every length (0.4 ms at 200 factors, 0.3 s at 10^5, 3 s at 10^6).
+DP_MAX_FACTORS = 200
+
 __all__ = [
     "STRATEGIES",
+    "DP_MAX_FACTORS",
+    "hu_shing",
     "plan",
     "get_strategy",
     "fwd",
@@ -108,9 +118,30 @@ def optimal(chain, *, memory_limit: int | None = None, machines: int | None = 1,
         ops = makespan.schedule(factors, nodes, machines, memory_limit=memory_limit)
         return Plan.from_nodes(factors, nodes, memory_limit=memory_limit, machines=machines, schedule=tuple(ops))
     if factors is None:
+        if chain.n_factors > DP_MAX_FACTORS:
+            return hu_shing(chain)
         return dp.optimal(chain, budget=budget)
     _, nodes = generalized.generalized_dp(factors, memory_limit=memory_limit, budget=budget)
     return Plan.from_nodes(factors, nodes, memory_limit=memory_limit)
+
+
+def hu_shing(chain) -> Plan:
+    """The cheapest bracketing of formed Jacobians in O(n log n) time (Hu and Shing), for any length.
+
+    Exact like the DP, with its own deterministic tie rule (see
+    :mod:`chainopt.core.strategies.hu_shing`); ``optimal`` uses it beyond
+    ``DP_MAX_FACTORS`` factors.
+
+    Examples
+    --------
+    >>> hu_shing([30, 35, 15, 5, 10, 20, 25]).cost
+    15125
+    """
+    chain, factors = as_problem(chain)
+    if factors is not None:
+        raise ChainoptError("hu_shing orders formed Jacobians (dims); for factors use 'optimal'")
+    _, splits = _hu_shing(chain.dims)
+    return Plan(chain, splits)
 
 
 def preaccumulate(chain, *, memory_limit: int | None = None, budget: int | None = None) -> Plan:
@@ -152,6 +183,7 @@ STRATEGIES: dict[str, Callable[..., Plan]] = {
     "optimal": optimal,
     "brute": brute,
     "preaccumulate": preaccumulate,
+    "hu_shing": hu_shing,
 }
 
 
