@@ -8,7 +8,7 @@ import re
 import pytest
 
 import chainopt as co
-from chainopt.report.cost import markdown_table
+from chainopt.report.render import markdown_table
 
 HOURGLASS = [100, 1000, 10, 1000, 100]
 

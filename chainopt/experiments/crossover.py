@@ -29,7 +29,7 @@ from fractions import Fraction
 from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.bench.environment import machine_info
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
-from chainopt.report.cost import markdown_table
+from chainopt.report.render import markdown_table, plain
 from chainopt.core.strategies import plan as make_plan
 
 __all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main"]
@@ -213,7 +213,7 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
             "measured": measured_crossover(measured, name) if measured is not None and name in MEASURED_INTERIORS else None,
         }
     top = predicted.loc[predicted["saving"].idxmax()]
-    best_saving = {k: (v.item() if hasattr(v, "item") else v) for k, v in top.items()}
+    best_saving = plain(top.to_dict())
     per_interior = predicted.groupby("interior", sort=False)["saving"].max()
 
     uniform = crossovers["uniform"]
