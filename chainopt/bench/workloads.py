@@ -19,6 +19,7 @@ import numpy as np
 from chainopt.core.chain import Chain, as_chain
 from chainopt.core.strategies import STRATEGIES, get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
+from chainopt.layers import mlp, resnet
 from chainopt.execution import (
     BASELINES,
     MULTI_DOT_MAX_FACTORS,
@@ -116,8 +117,6 @@ def build_jacobians(dims, layers: str = "random", *, seed=0, dtype=np.float64, a
     >>> [a.shape for a in mats], what
     ([(4, 5), (4, 4), (3, 4)], "mlp([5, 4, 3], 'tanh'): Dense and tanh Jacobians at a random x")
     """
-    from chainopt import layers as L
-
     _check_layers(layers)
     dims = as_chain(dims).dims
     if layers == "resnet":
@@ -127,10 +126,10 @@ def build_jacobians(dims, layers: str = "random", *, seed=0, dtype=np.float64, a
         mats = random_jacobians(dims, seed=seed, dtype=dtype, budget=budget, strategies=strategies)
         return mats, "random normal, variance 1/n_k"
     if layers == "mlp":
-        net = L.mlp(dims, activation=activation, seed=seed, dtype=dtype)
+        net = mlp(dims, activation=activation, seed=seed, dtype=dtype)
         what = f"mlp({list(dims)}, {activation!r}): Dense and {activation} Jacobians at a random x"
     else:
-        net = L.resnet(dims[0], len(dims) - 1, seed=seed, activation=activation, dtype=dtype)
+        net = resnet(dims[0], len(dims) - 1, seed=seed, activation=activation, dtype=dtype)
         what = f"resnet({dims[0]}, {len(dims) - 1} blocks, {activation!r}) Jacobians at a random x"
     x = seeded_rng(seed).standard_normal(dims[0]).astype(dtype)
     return net.jacobians(x), what

@@ -188,7 +188,10 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     sweep_names = MEASURED_INTERIORS
     fig, axes = plt.subplots(1, len(sweep_names), figsize=(5.2 * len(sweep_names), 4.4), layout="constrained")
     for ax, name in zip(axes, sweep_names):
-        plot_crossover_sweep(predicted, name, n_out, measured=measured, ax=ax)
+        plot_crossover_sweep(
+            predicted, name, n_out, widths=INTERIORS[name], crossover=predicted_crossover(INTERIORS[name], n_out),
+            measured=measured, measured_crossover=None if measured is None else measured_crossover(measured, name), ax=ax,
+        )
     fig.suptitle(f"FWD vs BWD along n_1 at n_N = {n_out}" + (": predicted lines, measured markers" if measured is not None else ""))
     paths.append(save_figure(fig, out / "crossover_sweep.png"))
 
