@@ -189,7 +189,8 @@ class CostReport:
             notes["text"] = "(one factor: the Jacobian is A1 itself, no product needed)"
         elif len(shown) < len(steps):
             more = len(steps) - len(shown)
-            notes = {"text": f"... {more:,} more steps (show them with --max-steps 0)", "markdown": f"... {more:,} more steps"}
+            notes = {"text": f"... {more:,} more steps (show them with --max-steps 0)",
+                     "markdown": f"... {more:,} more steps"}
         csv_table = self.table()
         csv_table.insert(0, "chain", ",".join(map(str, self.chain.dims)))
         return Document(
