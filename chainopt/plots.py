@@ -201,16 +201,19 @@ def _log2_grid_axes(ax, n_in, n_out):
     ax.set_ylabel("n_N (output dimension)")
 
 
-def plot_crossover_sweep(predicted, interior: str, n_out: int, *, measured=None, ax=None):
+def plot_crossover_sweep(predicted, interior: str, n_out: int, *, widths, crossover=None, measured=None,
+                         measured_crossover=None, ax=None):
     """FWD, BWD and optimal along ``n_1`` at fixed ``n_N``; crossover marked.
 
     Without ``measured``: predicted multiply-adds. With it: seconds, the
     predicted lines being multiply-adds divided by the median rate the
     measured points ran at, the measured medians as markers, and both the
     predicted and the measured crossover marked.
-    """
-    from chainopt.experiments.crossover import INTERIORS, measured_crossover, predicted_crossover
 
+    ``widths`` are the interior's widths (for the title); ``crossover`` and
+    ``measured_crossover`` the predicted and measured ``n_1*`` (``None``:
+    none), as the experiment computed them: the figure computes nothing.
+    """
     ax = _axes(ax)
     part = predicted[(predicted["interior"] == interior) & (predicted["n_out"] == n_out)].sort_values("n_in")
     scale, unit = 1.0, "multiply-adds (predicted)"
@@ -228,21 +231,19 @@ def plot_crossover_sweep(predicted, interior: str, n_out: int, *, measured=None,
             m = mpart[mpart["strategy"] == name].sort_values("n_in")
             ax.plot(m["n_in"], m["median_s"], linestyle="none", marker=MARKERS[name], color=COLORS[name],
                     markerfacecolor="none", markersize=7, label=f"{name} measured (median)")
-    cross = predicted_crossover(INTERIORS[interior], n_out)
-    if cross is not None and part["n_in"].min() <= cross <= part["n_in"].max():
-        ax.axvline(float(cross), color="black", linewidth=1, label=f"predicted crossover n_1 = {float(cross):,.0f}")
-    if measured is not None:
-        seen = measured_crossover(measured, interior)
-        if seen is not None:
-            ax.axvline(seen, color="black", linestyle=":", linewidth=1.5, label=f"measured crossover n_1 = {seen:,.0f}")
+    if crossover is not None and part["n_in"].min() <= crossover <= part["n_in"].max():
+        ax.axvline(float(crossover), color="black", linewidth=1,
+                   label=f"predicted crossover n_1 = {float(crossover):,.0f}")
+    if measured is not None and measured_crossover is not None:
+        ax.axvline(measured_crossover, color="black", linestyle=":", linewidth=1.5,
+                   label=f"measured crossover n_1 = {measured_crossover:,.0f}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     values = sorted(part["n_in"].unique())
     _integer_ticks(ax.xaxis, values[:: 2 if len(values) > 7 else 1])
     ax.set_xlabel("n_1 (input dimension)")
     ax.set_ylabel(unit)
-    widths = " -> ".join(map(str, INTERIORS[interior]))
-    ax.set_title(f"{interior}: n_1 -> {widths} -> {n_out}", fontsize=10)
+    ax.set_title(f"{interior}: n_1 -> {' -> '.join(map(str, widths))} -> {n_out}", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     return ax

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import chainopt as co
-from chainopt.report.cost import markdown_table
+from chainopt.report.render import markdown_table
 
 HOURGLASS = [100, 1000, 10, 1000, 100]
 
@@ -129,3 +129,54 @@ def test_the_optimum_is_computed_once_per_report(monkeypatch):
     report.to_json()
     report.to_text()
     assert sorted(calls) == ["bwd", "fwd", "optimal"]
+
+
+# -- the one renderer ------------------------------------------------------------------
+
+
+def test_csv_keeps_costs_beyond_int64_exact():
+    big = [10**7, 10**7 + 1, 10**7 + 2, 10**7 + 3]
+    rows = list(csv.DictReader(io.StringIO(co.cost_report(big).to_csv())))
+    assert [int(r["cost"]) for r in rows] == [co.fwd_cost(big), co.bwd_cost(big), co.plan(big).cost]
+    assert co.fwd_cost(big) > 2**63 and "e+" not in rows[0]["cost"]
+
+
+def test_json_writes_null_for_nan_and_infinity_and_plain_numbers_for_numpy_scalars():
+    import numpy as np
+
+    from chainopt.report.render import to_json
+
+    text = to_json({"a": np.int64(2**62), "b": [float("nan"), float("inf"), np.float32(0.5)], "c": (1, 2)})
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": 2**62, "b": [None, None, 0.5], "c": [1, 2]}
+
+
+def test_text_view_header_rule_and_aligned_table():
+    from chainopt.report.render import Column, Document, Table, render
+
+    doc = Document(header=[("a", "1"), ("long label", "2")],
+                   tables=[Table([{"k": "x", "n": 1000}, {"k": "yy", "n": 5}], (Column("k"), Column("n", fmt=",")))])
+    assert render(doc, "text").splitlines() == [
+        "         a:  1",
+        "long label:  2",
+        "-" * 14,
+        "k       n",
+        "-" * 14,
+        "x   1,000",
+        "yy      5",
+    ]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: co.cost_report(HOURGLASS),
+    lambda: __import__("chainopt.report.sweep", fromlist=["x"]).sweep_report("notes1", {"x": 2.0}),
+    lambda: __import__("chainopt.report.sweep", fromlist=["x"]).jacobian_report("chain:3,4,2", activation=None),
+])
+def test_every_report_renders_every_format_and_refuses_others_alike(make):
+    report = make()
+    for fmt in ("text", "markdown", "csv", "json"):
+        assert report.format(fmt) == getattr(report, "to_" + fmt)()
+    assert json.loads(report.to_json()) == json.loads(json.dumps(report.to_dict()))
+    assert list(csv.DictReader(io.StringIO(report.to_csv())))
+    with pytest.raises(co.ChainoptError, match="unknown format 'xml'; choose one of: text, markdown, csv, json"):
+        report.format("xml")

@@ -14,6 +14,7 @@ from chainopt.errors import ChainoptError, MemoryBudgetError, ResultMismatchErro
 from chainopt.bench.harness import TimingSpreadWarning, autorange, check_spread, peak_matmul_rate, time_interleaved
 
 timing = importlib.import_module("chainopt.bench.harness")
+workloads = importlib.import_module("chainopt.bench.workloads")  # builds the Jacobians and the timed callables
 
 # Microsecond products are noisy: the spread warning is tested on its own, below.
 pytestmark = pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning")
@@ -100,13 +101,13 @@ def test_real_layers(layers, dims, chain):
 
 
 def test_strategies_that_disagree_are_an_error(monkeypatch):
-    real = timing.execute
+    real = workloads.execute
 
     def wrong_fwd(plan, mats, **kwargs):
         out = real(plan, mats, **kwargs)
         return out * 1.001 if str(plan).startswith("A4 (") else out
 
-    monkeypatch.setattr(timing, "execute", wrong_fwd)
+    monkeypatch.setattr(workloads, "execute", wrong_fwd)
     with pytest.raises(ResultMismatchError, match=r"strategy 'fwd' \(A4 \(A3 \(A2 A1\)\)\) disagrees with the reference"):
         co.benchmark(DIMS, repeats=1, peak_size=None)
 
@@ -131,7 +132,7 @@ def test_rounding_differences_are_not_mismatches():
 ])
 def test_bad_arguments_fail_before_any_work(monkeypatch, kwargs, error, message):
     monkeypatch.setattr(timing, "peak_matmul_rate", lambda *a, **k: pytest.fail("measured before checking"))
-    monkeypatch.setattr(timing, "random_jacobians", lambda *a, **k: pytest.fail("allocated before checking"))
+    monkeypatch.setattr(workloads, "random_jacobians", lambda *a, **k: pytest.fail("allocated before checking"))
     with pytest.raises(error, match=message):
         co.benchmark(DIMS, **{"peak_size": 8, **kwargs})
 

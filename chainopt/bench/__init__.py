@@ -1,1 +1,1 @@
-"""The timing harness: interleaved repeats, autorange, spread, and the machine it ran on."""
+"""The benchmark: what is timed (workloads), how (harness), checked (check), returned (result), and where (environment)."""

@@ -107,21 +107,22 @@ def run_crossover(args) -> int:
         result = crossover.main(out, args.quick, measure_time=args.measure, seed=args.seed, progress=progress)
     finally:
         progress.close()
+    from chainopt.report.render import Column, Document, Table, render
+
     n_out = result["n_out"]
-    rows = [("interior", "widths", f"predicted n_1* (n_N={n_out})", "measured n_1*", "max saving")]
+    rows = []
     savings = result["predicted"].groupby("interior")["saving"].max()
     for name, c in result["crossovers"].items():
         measured = "-" if result["measured"] is None or name not in crossover.MEASURED_INTERIORS else (
             "no crossing" if c["measured"] is None else f"{c['measured']:,.1f}"
         )
         predicted = "FWD always wins" if c["predicted"] is None else f"{float(c['predicted']):,.1f}"
-        rows.append((name, " -> ".join(map(str, c["interior"])), predicted, measured, f"{savings[name]:,.2f}x"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        rows.append({"interior": name, "widths": " -> ".join(map(str, c["interior"])), "predicted": predicted,
+                     "measured": measured, "saving": f"{savings[name]:,.2f}x"})
+    columns = (Column("interior"), Column("widths"), Column("predicted", f"predicted n_1* (n_N={n_out})", align=">"),
+               Column("measured", "measured n_1*", align=">"), Column("saving", "max saving", align=">"))
     print("FWD is cheaper than BWD when n_1 < n_1*; chains n_1 -> widths -> n_N")
-    for k, r in enumerate(rows):
-        print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    print(render(Document(header=[], tables=[Table(rows, columns)]), "text"))
     print(result["reading"])
     for path in result["paths"]:
         print(f"wrote {path}")

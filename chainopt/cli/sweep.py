@@ -108,9 +108,9 @@ def run_sweep(args) -> int:
         return 0
     jac = jacobian_report(args.expr, point)
     if args.format == "json":
-        import json
+        from chainopt.report.render import to_json
 
-        print(json.dumps({**report.to_dict(), "jacobian": jac.to_dict()}, indent=2))
+        print(to_json({**report.to_dict(), "jacobian": jac.to_dict()}))
     else:
         print(report.format(args.format))
         print()

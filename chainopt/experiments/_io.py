@@ -31,7 +31,9 @@ def prepare(out_dir) -> Path:
 
 def write_csv(df, path: Path) -> Path:
     """Write a DataFrame as CSV (exact ints stay exact; floats in full precision)."""
-    df.to_csv(path, index=False, lineterminator="\n")
+    from chainopt.report.render import to_csv
+
+    Path(path).write_text(to_csv(df), encoding="utf-8")
     return path
 
 

@@ -24,7 +24,7 @@ from chainopt.bench.environment import machine_info
 from chainopt.errors import ResultMismatchError
 from chainopt.execution import execute
 from chainopt.experiments._io import prepare, write_csv, write_markdown
-from chainopt.report.cost import markdown_table
+from chainopt.report.render import markdown_table
 from chainopt.core.strategies import plan as make_plan
 from chainopt.bench.harness import (
     TimingSpreadWarning,

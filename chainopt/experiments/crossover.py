@@ -29,7 +29,7 @@ from fractions import Fraction
 from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.bench.environment import machine_info
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
-from chainopt.report.cost import markdown_table
+from chainopt.report.render import markdown_table, plain
 from chainopt.core.strategies import plan as make_plan
 
 __all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main"]
@@ -188,7 +188,10 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     sweep_names = MEASURED_INTERIORS
     fig, axes = plt.subplots(1, len(sweep_names), figsize=(5.2 * len(sweep_names), 4.4), layout="constrained")
     for ax, name in zip(axes, sweep_names):
-        plot_crossover_sweep(predicted, name, n_out, measured=measured, ax=ax)
+        plot_crossover_sweep(
+            predicted, name, n_out, widths=INTERIORS[name], crossover=predicted_crossover(INTERIORS[name], n_out),
+            measured=measured, measured_crossover=None if measured is None else measured_crossover(measured, name), ax=ax,
+        )
     fig.suptitle(f"FWD vs BWD along n_1 at n_N = {n_out}" + (": predicted lines, measured markers" if measured is not None else ""))
     paths.append(save_figure(fig, out / "crossover_sweep.png"))
 
@@ -213,7 +216,7 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
             "measured": measured_crossover(measured, name) if measured is not None and name in MEASURED_INTERIORS else None,
         }
     top = predicted.loc[predicted["saving"].idxmax()]
-    best_saving = {k: (v.item() if hasattr(v, "item") else v) for k, v in top.items()}
+    best_saving = plain(top.to_dict())
     per_interior = predicted.groupby("interior", sort=False)["saving"].max()
 
     uniform = crossovers["uniform"]

@@ -37,7 +37,7 @@ from chainopt.bench.environment import machine_info
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.experiments.optimal_vs_pure import log_uniform_ints
-from chainopt.report.cost import exact_int_column, markdown_table
+from chainopt.report.render import exact_int_column, markdown_table
 from chainopt.core.strategies import optimal
 
 __all__ = [

@@ -18,7 +18,7 @@ import numpy as np
 from chainopt.bench.environment import machine_info
 from chainopt.execution import execute, random_jacobians
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
-from chainopt.report.cost import markdown_table
+from chainopt.report.render import markdown_table
 from chainopt.core.strategies import all_plans
 from chainopt.core.strategies import plan as make_plan
 from chainopt.bench.harness import time_interleaved

@@ -9,36 +9,20 @@ only the text view adds thousands separators.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from chainopt.core.chain import Chain, as_chain
-from chainopt.errors import ChainoptError
 from chainopt.core.plan import Plan
 from chainopt.core.strategies import plan as make_plan
+from chainopt.report.render import FORMATS, Column, Document, Table, exact_int_column, records, render
 
-__all__ = ["compare", "CostReport", "cost_report", "FORMATS", "markdown_table", "exact_int_column"]
-
-#: Output formats every report renders to.
-FORMATS = ("text", "markdown", "csv", "json")
+# FORMATS is re-exported: the command line's --format choices are read from here.
+__all__ = ["compare", "CostReport", "cost_report", "FORMATS"]
 
 #: Strategies a cost report compares.
 COMPARED = ("fwd", "bwd", "optimal")
-
-_INT64_MAX = 2**63 - 1
-
-
-def exact_int_column(values: Sequence[int]):
-    """A pandas-ready column of ints: ``int64`` if every value fits, else exact Python ints."""
-    import numpy as np
-
-    values = [int(v) for v in values]
-    if all(-_INT64_MAX <= v <= _INT64_MAX for v in values):
-        return np.array(values, dtype=np.int64)
-    return np.array(values, dtype=object)
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -196,64 +180,44 @@ class CostReport:
 
     # -- renderers -----------------------------------------------------------
 
+    def document(self, *, max_steps: int | None = 40) -> Document:
+        """The report for :mod:`chainopt.report.render`: header, strategies, steps, csv and json."""
+        steps = self.step_rows()
+        shown = steps if max_steps is None else steps[:max_steps]
+        notes = {}
+        if not steps:
+            notes["text"] = "(one factor: the Jacobian is A1 itself, no product needed)"
+        elif len(shown) < len(steps):
+            more = len(steps) - len(shown)
+            notes = {"text": f"... {more:,} more steps (show them with --max-steps 0)",
+                     "markdown": f"... {more:,} more steps"}
+        csv_table = self.table()
+        csv_table.insert(0, "chain", ",".join(map(str, self.chain.dims)))
+        return Document(
+            header=self.header(),
+            tables=[
+                Table(self.table(), views=("markdown",)),
+                Table(shown, columns=_STEP_COLUMNS, notes=notes, empty={"markdown": "(one factor: no product needed)"}),
+            ],
+            csv=csv_table,
+            data=self.to_dict(),
+        )
+
     def format(self, fmt: str = "text", *, max_steps: int | None = 40) -> str:
         """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
-        renderers = {
-            "text": lambda: self.to_text(max_steps=max_steps),
-            "markdown": lambda: self.to_markdown(max_steps=max_steps),
-            "csv": self.to_csv,
-            "json": self.to_json,
-        }
-        if fmt not in renderers:
-            raise ChainoptError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-        return renderers[fmt]()
+        return render(self.document(max_steps=max_steps), fmt)
 
     def to_text(self, *, max_steps: int | None = 40) -> str:
         """The aligned text view: header block, a rule, then the plan's steps."""
-        header = self.header()
-        width = max(len(label) for label, _ in header)
-        lines = [f"{label:>{width}}:  {value}" for label, value in header]
-        steps = self.step_rows()
-        shown = steps if max_steps is None else steps[:max_steps]
-        table = [("step", "product", "shapes", "result", "multiply-adds", "cumulative")]
-        for r in shown:
-            result = f"{r['result'][0]} x {r['result'][1]}"
-            table.append(
-                (str(r["step"]), r["product"], r["shapes"], result, f"{r['cost']:,}", f"{r['cumulative']:,}")
-            )
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        align = ">", "<", "<", ">", ">", ">"
-        body = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)).rstrip() for row in table]
-        rule = "-" * max(len(line) for line in lines + body)
-        lines += [rule] + body[:1] + [rule] + body[1:]
-        if not steps:
-            lines.append("(one factor: the Jacobian is A1 itself, no product needed)")
-        elif len(shown) < len(steps):
-            lines.append(f"... {len(steps) - len(shown):,} more steps (show them with --max-steps 0)")
-        return "\n".join(lines)
+        return self.format("text", max_steps=max_steps)
 
     def to_markdown(self, *, max_steps: int | None = 40) -> str:
         """Markdown: the header as a two-column table, the strategies, the steps."""
-        header = [{"": label, "value": value} for label, value in self.header()]
-        table = self.table()
-        steps = self.step_rows()
-        shown = steps if max_steps is None else steps[:max_steps]
-        parts = [
-            markdown_table(header),
-            markdown_table(table.to_dict("records")),
-            markdown_table(shown) if shown else "(one factor: no product needed)",
-        ]
-        if len(shown) < len(steps):
-            parts.append(f"... {len(steps) - len(shown):,} more steps")
-        return "\n\n".join(parts)
+        return self.format("markdown", max_steps=max_steps)
 
     def to_csv(self) -> str:
         """CSV of the per-strategy table, exact ints, with the chain in every row."""
-        table = self.table()
-        table.insert(0, "chain", ",".join(map(str, self.chain.dims)))
-        buffer = io.StringIO()
-        table.to_csv(buffer, index=False, lineterminator="\n")
-        return buffer.getvalue()
+        return self.format("csv")
 
     def to_dict(self) -> dict:
         """Every fact of the report as plain Python data (exact ints)."""
@@ -266,10 +230,7 @@ class CostReport:
             "optimal_cost": self.optimal_cost,
             "better_pure_mode": self.better_pure,
             "speedup_over_better_pure": self.speedup,
-            "strategies": [
-                {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-                for row in self.table().to_dict("records")
-            ],
+            "strategies": records(self.table()),
             "plan": {
                 "strategy": self.strategy,
                 "bracketing": str(self.plan),
@@ -281,7 +242,18 @@ class CostReport:
 
     def to_json(self) -> str:
         """JSON of :meth:`to_dict`; costs are JSON integers, never rounded."""
-        return json.dumps(self.to_dict(), indent=2)
+        return self.format("json")
+
+
+#: The text view of the steps table.
+_STEP_COLUMNS = (
+    Column("step", fmt=str, align=">"),
+    Column("product", align="<"),
+    Column("shapes", align="<"),
+    Column("result", fmt=lambda shape: f"{shape[0]} x {shape[1]}", align=">"),
+    Column("cost", "multiply-adds", fmt=",", align=">"),
+    Column("cumulative", fmt=",", align=">"),
+)
 
 
 def cost_report(chain, strategy: str = "optimal") -> CostReport:
@@ -325,32 +297,3 @@ def _short_chain(chain: Chain, keep: int = 5) -> str:
         return str(chain)
     head, tail = " -> ".join(map(str, dims[:keep])), " -> ".join(map(str, dims[-keep:]))
     return f"{head} -> ... -> {tail}"
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value).replace("|", "\\|")
-
-
-def markdown_table(rows: Sequence[dict]) -> str:
-    """A GitHub-flavoured markdown table of ``rows`` (dicts sharing keys); exact values.
-
-    Examples
-    --------
-    >>> print(markdown_table([{"a": 1, "b": "x"}, {"a": 22, "b": "y"}]))
-    | a | b |
-    |---:|:---|
-    | 1 | x |
-    | 22 | y |
-    """
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    numeric = [all(isinstance(r[k], (int, float)) and not isinstance(r[k], bool) for r in rows) for k in keys]
-    lines = [
-        "| " + " | ".join(map(str, keys)) + " |",
-        "|" + "|".join("---:" if num else ":---" for num in numeric) + "|",
-    ]
-    lines += ["| " + " | ".join(_cell(r[k]) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)

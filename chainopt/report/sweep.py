@@ -20,44 +20,34 @@ Examples
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-import chainopt.autodiff.graph as graph
 from chainopt.autodiff.sweeps import trace
-from chainopt.core.chain import Chain, adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
+from chainopt.core.chain import adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
 from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
-from chainopt.execution import MemoryEstimate, check_memory
 from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
-from chainopt.autodiff.layered import MAX_SWEEP_MADDS, check_chain_fits, layered_function, parse_chain_example
+from chainopt.autodiff.layered import check_chain_fits, layered_function, parse_chain_example
+from chainopt.report.render import Column, Document, Table, render
 
 __all__ = [
-    "FORMATS",
     "SweepReport",
     "sweep_report",
     "JacobianReport",
     "jacobian_report",
 ]
 
-FORMATS = ("text", "markdown", "csv", "json")
 
 def _num(v) -> str:
     """A number for the text view (12 significant digits)."""
     return f"{v:.12g}"
 
 
-def _aligned(rows: list[tuple], align: str) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths)).rstrip() for r in rows]
-
-
-def _header_lines(pairs) -> list[str]:
-    width = max(len(label) for label, _ in pairs)
-    return [f"{label:>{width}}:  {value}" for label, value in pairs]
+def _names(names) -> str:
+    """A node's Fate or Son list for the text view (``-`` when empty)."""
+    return ", ".join(names) or "-"
 
 
 def _count(n: int, noun: str) -> str:
@@ -76,12 +66,6 @@ def _sweep_costs(sweeps, seeds) -> str:
     if len(set(madds)) <= 1:
         return f"{_count(madds[0] if madds else 0, 'multiply-add')} each"
     return f"{_and(f'{m:,}' for m in madds)} multiply-adds for {_and(seeds)}"
-
-
-def _render(fmt: str, renderers: dict) -> str:
-    if fmt not in renderers:
-        raise ChainoptError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    return renderers[fmt]()
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,46 +132,41 @@ class SweepReport:
         pairs.append(("adjoint sweeps", f"{len(self.adjoints)} (one per output), {_sweep_costs(self.adjoints, self.output_names)}"))
         return pairs
 
-    def to_text(self) -> str:
+    def document(self) -> Document:
+        """The report for :mod:`chainopt.report.render`: the notes' three tables (text), one node table."""
         rows, xs, fs = self.node_rows(), self.input_names, self.output_names
-        lines = _header_lines(self.header())
-        graph_rows = [("node", "definition", "value")] + [(r["node"], r["definition"], _num(r["value"])) for r in rows]
-        tangent_rows = [("node", "Fate", *(f"dx_k/d{x}" for x in xs))] + [
-            (r["node"], ", ".join(r["fate"]) or "-", *(_num(r[f"dx_k/d{x}"]) for x in xs)) for r in rows
-        ]
-        adjoint_rows = [("node", "Son", *(f"d{f}/dx_k" for f in fs))] + [
-            (r["node"], ", ".join(r["sons"]) or "-", *(_num(r[f"d{f}/dx_k"]) for f in fs)) for r in reversed(rows)
-        ]
         x0, f0 = xs[0] if xs else "x", fs[0]
-        sections = [
-            ("graph (one forward evaluation, k = 1..N)", _aligned(graph_rows, "<<>")),
-            (f"tangent sweep, k = I+1..N:  dx_k/d{x0} = sum over l in Fate(k) of df_k/dx_l * dx_l/d{x0}   (seed d{x0}/d{x0} = 1)",
-             _aligned(tangent_rows, "<<" + ">" * len(xs))),
-            (f"adjoint sweep, k = N-1..I:  d{f0}/dx_k = sum over m in Son(k) of d{f0}/dx_m * df_m/dx_k   (seed d{f0}/d{f0} = 1)",
-             _aligned(adjoint_rows, "<<" + ">" * len(fs))),
-        ]
-        width = max(len(line) for line in lines + [t for _, body in sections for t in body])
-        for title, body in sections:
-            lines += ["", title, "-" * width, body[0], "-" * width, *body[1:]]
-        return "\n".join(lines)
+        value = Column("value", fmt=_num, align=">")
+        tangent = (Column("node"), Column("fate", "Fate", fmt=_names))
+        tangent += tuple(Column(f"dx_k/d{x}", fmt=_num, align=">") for x in xs)
+        adjoint = (Column("node"), Column("sons", "Son", fmt=_names))
+        adjoint += tuple(Column(f"d{f}/dx_k", fmt=_num, align=">") for f in fs)
+        text = ("text",)
+        return Document(
+            header=self.header(),
+            tables=[
+                Table(rows, (Column("node"), Column("definition"), value), views=text,
+                      title="graph (one forward evaluation, k = 1..N)"),
+                Table(rows, tangent, views=text,
+                      title=f"tangent sweep, k = I+1..N:  dx_k/d{x0} = sum over l in Fate(k) of df_k/dx_l * dx_l/d{x0}"
+                      f"   (seed d{x0}/d{x0} = 1)"),
+                Table(rows[::-1], adjoint, views=text,
+                      title=f"adjoint sweep, k = N-1..I:  d{f0}/dx_k = sum over m in Son(k) of d{f0}/dx_m * df_m/dx_k"
+                      f"   (seed d{f0}/d{f0} = 1)"),
+                Table(rows, views=("markdown",)),
+            ],
+            csv=rows,
+            data=self.to_dict(),
+        )
+
+    def to_text(self) -> str:
+        return self.format("text")
 
     def to_markdown(self) -> str:
-        from chainopt.report.cost import markdown_table
-
-        rows = self.node_rows()
-        flat = [{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows]
-        return "\n\n".join([markdown_table([{"": k, "value": v} for k, v in self.header()]), markdown_table(flat)])
+        return self.format("markdown")
 
     def to_csv(self) -> str:
-        import csv
-
-        rows = self.node_rows()
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: (" ".join(v) if isinstance(v, list) else repr(v) if isinstance(v, float) else v) for k, v in r.items()})
-        return buffer.getvalue()
+        return self.format("csv")
 
     def to_dict(self) -> dict:
         return {
@@ -201,11 +180,11 @@ class SweepReport:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return self.format("json")
 
     def format(self, fmt: str = "text") -> str:
         """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
-        return _render(fmt, {"text": self.to_text, "markdown": self.to_markdown, "csv": self.to_csv, "json": self.to_json})
+        return render(self.document(), fmt)
 
 
 def _check_finite(report_rows, what):
@@ -312,32 +291,30 @@ class JacobianReport:
             pairs.append(("counted = model", f"{'yes' if ok else 'NO'}: counted = matrix-free model + activations"))
         return pairs
 
-    def to_text(self) -> str:
-        lines = _header_lines(self.header())
-        table = [("quantity", "FWD", "BWD", "convention")] + [
-            (r["quantity"], f"{r['fwd']:,}", f"{r['bwd']:,}", r["convention"]) for r in self.rows()
-        ]
-        body = _aligned(table, "<>><")
+    def document(self) -> Document:
+        """The report for :mod:`chainopt.report.render`: the cost table and (text) the Jacobian."""
         n_out, n_in = self.shape
+        costs = (Column("quantity"), Column("fwd", "FWD", fmt=",", align=">"), Column("bwd", "BWD", fmt=",", align=">"),
+                 Column("convention"))
+        note = {} if self.dims is not None else {
+            "text": "chain model: needs a layered function; try  chainopt sweep chain:4,8,3,1 --jacobian"}
         if n_out * n_in <= 64:
-            jac = _aligned([tuple(_num(v) for v in row) for row in self.matrix], ">" * n_in)
-            jac = ["Jacobian (rows: outputs, columns: inputs)", *jac]
+            matrix = Table(self.matrix.tolist(), tuple(Column(i, fmt=_num, align=">") for i in range(n_in)),
+                           title="Jacobian (rows: outputs, columns: inputs)", views=("text",), heading=False)
         else:
-            jac = [f"Jacobian: {n_out} x {n_in} (see --format json for the entries)"]
-        if self.dims is None:
-            body.append("chain model: needs a layered function; try  chainopt sweep chain:4,8,3,1 --jacobian")
-        width = max(len(line) for line in lines + body)
-        return "\n".join(lines + ["-" * width, body[0], "-" * width, *body[1:], "", *jac])
+            matrix = Table([], (), title=f"Jacobian: {n_out} x {n_in} (see --format json for the entries)",
+                           views=("text",), heading=False)
+        rows = self.rows()
+        return Document(self.header(), [Table(rows, costs, notes=note), matrix], csv=rows, data=self.to_dict())
+
+    def to_text(self) -> str:
+        return self.format("text")
 
     def to_markdown(self) -> str:
-        from chainopt.report.cost import markdown_table
-
-        return "\n\n".join([markdown_table([{"": k, "value": v} for k, v in self.header()]), markdown_table(self.rows())])
+        return self.format("markdown")
 
     def to_csv(self) -> str:
-        lines = ["quantity,fwd,bwd,convention"]
-        lines += [f"{r['quantity']},{r['fwd']},{r['bwd']},\"{r['convention']}\"" for r in self.rows()]
-        return "\n".join(lines) + "\n"
+        return self.format("csv")
 
     def to_dict(self) -> dict:
         return {
@@ -352,11 +329,11 @@ class JacobianReport:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return self.format("json")
 
     def format(self, fmt: str = "text") -> str:
         """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
-        return _render(fmt, {"text": self.to_text, "markdown": self.to_markdown, "csv": self.to_csv, "json": self.to_json})
+        return render(self.document(), fmt)
 
 
 def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, activation: str | None = "tanh",
@@ -374,7 +351,7 @@ def jacobian_report(source: str, point: Mapping[str, float] | None = None, *, ac
         If ``chain:...`` would need more memory than ``budget`` (see
         :func:`chain_sweep_needs`), before anything is built.
     ChainoptError
-        If its sweeps would count more than :data:`MAX_SWEEP_MADDS` multiply-adds.
+        If its sweeps would count more than :data:`chainopt.autodiff.layered.MAX_SWEEP_MADDS` multiply-adds.
     ExpressionError, NonFiniteError
         For a refused expression or point, or a Jacobian that is not finite.
 
