@@ -185,6 +185,8 @@ def test_every_strategy_takes_a_chain_or_dims_and_returns_a_plan_for_it(name):
 
 
 def test_dp_refuses_tables_beyond_the_memory_budget():
+    from chainopt.core.strategies import dp
+
     with pytest.raises(co.MemoryBudgetError, match="the optimal-order DP for 3,000 factors .* would need"):
-        optimal([2] * 3001, budget=100 * 2**20)
-    optimal([2] * 1001, budget=100 * 2**20)  # 26 MB of tables: within the budget
+        dp.optimal([2] * 3001, budget=100 * 2**20)
+    dp.optimal([2] * 1001, budget=100 * 2**20)  # 26 MB of tables: within the budget

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainopt.core.chain import Chain, as_chain
-from chainopt.core.strategies import STRATEGIES, get_strategy
+from chainopt.core.strategies import get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
 from chainopt.layers import mlp, resnet
 from chainopt.execution import (
-    BASELINES,
+    EXECUTORS,
     MULTI_DOT_MAX_FACTORS,
     MemoryEstimate,
     check_jacobians,
@@ -56,11 +56,11 @@ LAYER_KINDS = ("random", "mlp", "resnet")
 def check_strategies(strategies: Sequence[str]) -> list[str]:
     """The strategy names as a list, or an :class:`~chainopt.UnknownStrategyError` naming the valid ones."""
     strategies = list(strategies)
-    valid = ", ".join([*STRATEGIES, *BASELINES])
+    valid = ", ".join(EXECUTORS)
     if not strategies:
         raise UnknownStrategyError(f"no strategies to benchmark; choose from: {valid}")
     for name in strategies:
-        if name not in STRATEGIES and name not in BASELINES:
+        if name not in EXECUTORS:
             raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {valid}")
     if len(set(strategies)) != len(strategies):
         raise UnknownStrategyError(f"strategies {strategies} name one strategy twice")
