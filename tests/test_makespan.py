@@ -22,10 +22,10 @@ from chainopt.core import costs
 from chainopt.core.strategies.makespan import (
     MachineCountError,
     ScheduledOp,
-    makespan_bnb,
     makespan_dp,
-    schedule,
 )
+from chainopt.core.strategies.makespan_bnb import makespan_bnb
+from chainopt.core.strategies.schedule import schedule
 from chainopt.errors import ChainoptError, DimensionError
 
 DATA = Path(__file__).parent / "data"

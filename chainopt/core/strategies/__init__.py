@@ -34,10 +34,11 @@ from chainopt.core.chain import Chain
 from chainopt.core.factors import as_factors
 from chainopt.core.plan import Plan, as_problem
 from chainopt.core.strategies import dp, generalized, makespan, pure
-from chainopt.core.strategies.hu_shing import hu_shing as _hu_shing
 from chainopt.core.strategies.brute import BRUTE_MAX_FACTORS, all_plans
 from chainopt.core.strategies.brute import brute as _brute
 from chainopt.core.strategies.dp import optimal_cost_table
+from chainopt.core.strategies.hu_shing import hu_shing as _hu_shing
+from chainopt.core.strategies.schedule import schedule
 from chainopt.errors import ChainoptError, UnknownStrategyError
 
 #: ``optimal`` runs the O(n^3) DP up to this many factors (its tie rule is numpy's multi_dot's,
@@ -115,7 +116,7 @@ def optimal(chain, *, memory_limit: int | None = None, machines: int | None = 1,
     if machines != 1:
         factors = factors if factors is not None else as_factors(chain.dims)
         _, nodes = makespan.makespan_dp(factors, machines, memory_limit=memory_limit)
-        ops = makespan.schedule(factors, nodes, machines, memory_limit=memory_limit)
+        ops = schedule(factors, nodes, machines, memory_limit=memory_limit)
         return Plan.from_nodes(factors, nodes, memory_limit=memory_limit, machines=machines, schedule=tuple(ops))
     if factors is None:
         if chain.n_factors > DP_MAX_FACTORS:
