@@ -153,7 +153,7 @@ def test_library_report_reads_both_sweeps():
         (["sweep", "x*2", "--at", "x=1", "--activation", "relu"], "--activation relu applies only to chain:"),
         (["sweep", "x*2", "--at", "x=1", "--budget", "1G"], "--budget 1G applies only to chain:"),
         (["sweep", "x*2", "--at", "x=1,y=2,z=3"], "inputs 'y', 'z' are not used by 'x*2'"),
-        (["sweep", "+".join(["x"] * 3000), "--at", "x=1"], "too long or too deeply nested for Python's own parser"),
+        (["sweep", "+".join(["x"] * 100_000), "--at", "x=1"], "too long or too deeply nested for Python's own parser"),
         (["sweep", "x + 2**2**2**2**2**2", "--at", "x=1"], "the constant '2**2**2**2**2' overflows to inf"),
         (["sweep", "1e999*x", "--at", "x=1"], "the non-finite number is not allowed: '1e999'"),
         (["sweep", "--", "x*y", "--bogus"], "after EXPR: unrecognized arguments: --bogus"),

@@ -320,11 +320,11 @@ def _evaluate_expr(expr, env, memo, recipes, source):
             results[id(node)] = tuple(args)
             continue
         if isinstance(node, ast.BinOp):
-            (symbol, fn), shape = _BINOPS[type(node.op)], ast.BinOp(op=node.op)
+            (symbol, fn), shape = _BINOPS[type(node.op)], (ast.BinOp, node.op)
         elif isinstance(node, ast.UnaryOp):
-            (symbol, fn), shape = _UNARYOPS[type(node.op)], ast.UnaryOp(op=node.op)
+            (symbol, fn), shape = _UNARYOPS[type(node.op)], (ast.UnaryOp, node.op)
         else:
-            symbol, fn, shape = node.func.id, FUNCTIONS[node.func.id], ast.Call(func=ast.Name(node.func.id), keywords=[])
+            symbol, fn, shape = node.func.id, FUNCTIONS[node.func.id], (ast.Call, node.func.id)
         key = (symbol, *map(_key, args))
         if key not in memo:
             memo[key] = fn(*args)
@@ -383,15 +383,23 @@ def _unparse(tree) -> str:
 
 
 def _render(recipe, names, folded):
-    """The definition of a node: its operation on shown nodes' names and folded sub-expressions."""
-    shape, args = recipe
-    parts = [ast.Name(names[a]) if a in names else folded[a] if isinstance(a, graph.Node) else ast.Constant(a)
+    """The definition of a node: its operation on shown nodes' names and folded sub-expressions.
+
+    ``recipe`` is ``((kind, op_or_name), args)``; every AST node is built complete
+    (Python 3.13 deprecates omitting fields, 3.15 refuses it).
+    """
+    (kind, what), args = recipe
+    parts = [_name(names[a]) if a in names else folded[a] if isinstance(a, graph.Node) else ast.Constant(value=a)
              for a in args]
-    if isinstance(shape, ast.BinOp):
-        return ast.BinOp(left=parts[0], op=shape.op, right=parts[1])
-    if isinstance(shape, ast.UnaryOp):
-        return ast.UnaryOp(op=shape.op, operand=parts[0])
-    return ast.Call(func=shape.func, args=parts, keywords=[])
+    if kind is ast.BinOp:
+        return ast.BinOp(left=parts[0], op=what, right=parts[1])
+    if kind is ast.UnaryOp:
+        return ast.UnaryOp(op=what, operand=parts[0])
+    return ast.Call(func=_name(what), args=parts, keywords=[])
+
+
+def _name(identifier: str) -> ast.Name:
+    return ast.Name(id=identifier, ctx=ast.Load())
 
 
 def evaluate(source, point: Mapping[str, float], *, all_nodes: bool = False, allow_unused: bool = False) -> Evaluation:
