@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainopt.errors import ShapeError
+from chainopt.layers.activations import ELEMENTWISE as _TABLE
+from chainopt.layers.activations import Activation
 
 __all__ = [
     "Node",
@@ -311,36 +313,23 @@ def power(a, b):
                               (b, lambda: _diagonal(_log_base_partial(out, av), sb, s))])
 
 
-# -- elementwise functions: (value, derivative from input x and output y) ------
+# -- elementwise functions: the one table's value and derivative, as graph nodes ----
 
 
-def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
-
-
-#: name -> (f, f') with ``f'`` given the input ``x`` and the output ``y = f(x)``.
-ELEMENTWISE: dict[str, tuple[Callable, Callable]] = {
-    "log": (np.log, lambda x, y: 1 / x),
-    "exp": (np.exp, lambda x, y: y),
-    "sqrt": (np.sqrt, lambda x, y: 0.5 / y),
-    "sin": (np.sin, lambda x, y: np.cos(x)),
-    "cos": (np.cos, lambda x, y: -np.sin(x)),
-    "tan": (np.tan, lambda x, y: 1 + y * y),
-    "tanh": (np.tanh, lambda x, y: 1 - y * y),
-    "sigmoid": (_sigmoid, lambda x, y: y * (1 - y)),
-    "relu": (lambda x: np.maximum(x, 0.0), lambda x, y: np.greater(x, 0).astype(float)),
-    "softplus": (lambda x: np.logaddexp(0.0, x), lambda x, y: _sigmoid(x)),
-    "asinh": (np.arcsinh, lambda x, y: 1 / np.sqrt(x * x + 1)),
-}
+#: name -> :class:`~chainopt.layers.activations.Activation` (value ``f``, derivative from ``x`` and
+#: ``y = f(x)``): the entries of :data:`chainopt.layers.ELEMENTWISE` the graph offers, so the
+#: layers and the graph run the same code.
+ELEMENTWISE: dict[str, Activation] = {name: _TABLE[name] for name in (
+    "log", "exp", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "asinh")}
 
 
 def _elementwise(name):
-    f, df = ELEMENTWISE[name]
+    act = ELEMENTWISE[name]
 
     def apply(x):
         xv = np.asarray(value_of(x))
-        y = f(xv)
-        return _make(name, y, [(x, lambda: _diagonal(df(xv, y), xv.shape, xv.shape))])
+        y = act.f(xv)
+        return _make(name, y, [(x, lambda: _diagonal(act.derivative(xv, y), xv.shape, xv.shape))])
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"``{name}(x)`` elementwise, with its derivative as a diagonal partial."
