@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainopt.errors import ExpressionError, NonFiniteError
 from chainopt.autodiff.expr import EXAMPLES, evaluate, parse, parse_point
+from chainopt.errors import ExpressionError, NonFiniteError
 
 
 def table(ev):

@@ -47,7 +47,7 @@ from chainopt.autodiff.syntax import (
 )
 from chainopt.errors import ExpressionError, NonFiniteError
 
-__all__ = ["FUNCTIONS", "CONSTANTS", "EXAMPLES", "Program", "parse", "parse_point", "Evaluation", "evaluate"]
+__all__ = ["CONSTANTS", "EXAMPLES", "FUNCTIONS", "Evaluation", "Program", "evaluate", "parse", "parse_point"]
 
 
 @dataclass(frozen=True, eq=False)

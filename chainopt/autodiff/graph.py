@@ -40,33 +40,33 @@ from chainopt.layers.activations import ELEMENTWISE as _TABLE
 from chainopt.layers.activations import Activation
 
 __all__ = [
+    "ELEMENTWISE",
     "Node",
     "Partial",
-    "variable",
-    "constant",
-    "value_of",
-    "ELEMENTWISE",
     "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "power",
-    "negative",
-    "matmul",
-    "dot",
-    "transpose",
-    "sum",
-    "log",
-    "exp",
-    "sqrt",
-    "sin",
+    "asinh",
+    "constant",
     "cos",
+    "divide",
+    "dot",
+    "exp",
+    "log",
+    "matmul",
+    "multiply",
+    "negative",
+    "power",
+    "relu",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "sqrt",
+    "subtract",
+    "sum",
     "tan",
     "tanh",
-    "sigmoid",
-    "relu",
-    "softplus",
-    "asinh",
+    "transpose",
+    "value_of",
+    "variable",
 ]
 
 def value_of(x):
@@ -97,7 +97,7 @@ class Node:
         An optional label for reports.
     """
 
-    __slots__ = ("value", "op", "fate", "partials", "sons", "name")
+    __slots__ = ("fate", "name", "op", "partials", "sons", "value")
     __array_ufunc__ = None  # ndarray <op> Node defers to Node's reflected operator
 
     def __init__(self, value, op="input", fate=(), partials=(), name=None):

@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import numpy as np
 
-import chainopt.autodiff.graph as graph
+from chainopt.autodiff import graph
 from chainopt.autodiff.expr import FUNCTIONS
 from chainopt.core.chain import Chain, adjoint_sweep_cost, tangent_sweep_cost
 from chainopt.core.memory import MemoryEstimate
@@ -15,7 +15,7 @@ from chainopt.execution import seeded_rng
 from chainopt.execution.budget import check_memory
 from chainopt.layers.builders import dense_layers
 
-__all__ = ["MAX_SWEEP_MADDS", "parse_chain_example", "layered_function", "chain_sweep_needs", "check_chain_fits"]
+__all__ = ["MAX_SWEEP_MADDS", "chain_sweep_needs", "check_chain_fits", "layered_function", "parse_chain_example"]
 
 #: Most multiply-adds the sweeps of one ``chain:n_1,...,n_N`` report may count
 #: (``n_1`` tangent plus ``n_N`` adjoint sweeps, activations included): a

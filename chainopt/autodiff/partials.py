@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Partial", "as_value", "shape_of", "diagonal", "signed"]
+__all__ = ["Partial", "as_value", "diagonal", "shape_of", "signed"]
 
 
 @dataclass(frozen=True, slots=True)

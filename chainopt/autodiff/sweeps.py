@@ -46,14 +46,14 @@ from chainopt.autodiff.graph import Node, constant, value_of, variable
 from chainopt.errors import ChainoptError, ShapeError
 
 __all__ = [
-    "topological_order",
-    "Sweep",
-    "tangent_sweep",
-    "adjoint_sweep",
-    "Trace",
-    "trace",
-    "JacobianResult",
     "MODES",
+    "JacobianResult",
+    "Sweep",
+    "Trace",
+    "adjoint_sweep",
+    "tangent_sweep",
+    "topological_order",
+    "trace",
 ]
 
 #: Ways to build a full Jacobian: ``'fwd'`` (n_in tangent sweeps), ``'bwd'`` (n_out adjoint sweeps).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from chainopt.autodiff import graph
 from chainopt.errors import ExpressionError, NonFiniteError
 
-__all__ = ["FUNCTIONS", "CONSTANTS", "EXAMPLES", "BINOPS", "UNARYOPS", "Program", "parse", "parse_point"]
+__all__ = ["BINOPS", "CONSTANTS", "EXAMPLES", "FUNCTIONS", "UNARYOPS", "Program", "parse", "parse_point"]
 
 #: The functions an expression may call (each elementwise, one argument).
 FUNCTIONS = {name: getattr(graph, name) for name in graph.ELEMENTWISE}

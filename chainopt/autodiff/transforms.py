@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from chainopt.autodiff.sweeps import MODES, JacobianResult, trace
 from chainopt.errors import ChainoptError, ShapeError
 
-__all__ = ["jvp", "vjp", "grad", "jacobian"]
+__all__ = ["grad", "jacobian", "jvp", "vjp"]
 
 
 def _checked_like(values, nodes, what: str):

@@ -20,15 +20,15 @@ from chainopt.layers.kinds import Dense, Elementwise, Residual
 from chainopt.layers.network import Network
 
 __all__ = [
-    "Activation",
-    "ELEMENTWISE",
     "ACTIVATIONS",
-    "get_activation",
+    "ELEMENTWISE",
+    "Activation",
     "Dense",
     "Elementwise",
-    "Residual",
     "Network",
+    "Residual",
     "dense_layers",
+    "get_activation",
     "mlp",
     "resnet",
 ]

@@ -29,7 +29,7 @@ import numpy as np
 
 from chainopt.errors import ChainoptError
 
-__all__ = ["Activation", "ELEMENTWISE", "ACTIVATIONS", "get_activation"]
+__all__ = ["ACTIVATIONS", "ELEMENTWISE", "Activation", "get_activation"]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def dense_layers(widths: Sequence[int], seed=0, *, dtype=np.float64) -> tuple[De
     dtype = _dtype(dtype)
     rng = seeded_rng(seed)
     layers = []
-    for n_in, n_out in zip(widths[:-1], widths[1:]):
+    for n_in, n_out in pairwise(widths):
         W = rng.standard_normal((n_out, n_in))
         W /= math.sqrt(n_in)  # in place: one temporary of the weight's size while it is drawn
         b = 0.1 * rng.standard_normal(n_out)
