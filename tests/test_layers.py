@@ -178,3 +178,32 @@ def test_an_integer_point_is_evaluated_as_real_numbers():
     net = co.layers.mlp([2, 3, 2], activation="softplus", seed=0)
     np.testing.assert_array_equal(net(np.array([1, 2])), net(np.array([1.0, 2.0])))
     np.testing.assert_array_equal(net.jacobian(np.array([1, 2])), net.jacobian(np.array([1.0, 2.0])))
+
+
+def test_the_graph_and_the_layers_share_one_table_of_elementwise_functions():
+    """``tanh`` in a layer and ``tanh`` on a graph node are the same entry, so the same code."""
+    from chainopt import autodiff as ad
+
+    assert set(ad.ELEMENTWISE) | {"identity"} == set(co.layers.ELEMENTWISE)
+    assert all(ad.ELEMENTWISE[name] is co.layers.ELEMENTWISE[name] for name in ad.ELEMENTWISE)
+    assert all(co.layers.ACTIVATIONS[name] is co.layers.ELEMENTWISE[name] for name in co.layers.ACTIVATIONS)
+    x = np.array([0.3, -1.2, 2.5])
+    for name in ACTIVATIONS:
+        if name in ad.ELEMENTWISE:
+            J = ad.jacobian(getattr(ad, name), x, mode="fwd").matrix
+            np.testing.assert_array_equal(J, Elementwise(3, name).jacobian(x))
+
+
+@pytest.mark.parametrize(
+    "name, x, value, derivative",
+    [  # closed forms far out, where y (1 - y) or 1 - y**2 would cancel to 0
+        ("sigmoid", 40.0, 1.0, np.exp(-40.0)),
+        ("sigmoid", -40.0, np.exp(-40.0), np.exp(-40.0)),
+        ("tanh", 20.0, 1.0, 4 * np.exp(-40.0)),
+        ("softplus", -40.0, np.exp(-40.0), np.exp(-40.0)),
+    ],
+)
+def test_activations_keep_relative_precision_far_out(name, x, value, derivative):
+    act = ACTIVATIONS[name]
+    np.testing.assert_allclose(act.f(np.array([x])), [value], rtol=1e-12)
+    np.testing.assert_allclose(act.df(np.array([x])), [derivative], rtol=1e-12)

@@ -31,76 +31,47 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from chainopt.autodiff.partials import Partial, as_value, diagonal, shape_of, signed
 from chainopt.errors import ShapeError
+from chainopt.layers.activations import ELEMENTWISE as _TABLE
+from chainopt.layers.activations import Activation
 
 __all__ = [
+    "ELEMENTWISE",
     "Node",
     "Partial",
-    "variable",
-    "constant",
-    "value_of",
-    "ELEMENTWISE",
     "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "power",
-    "negative",
-    "matmul",
-    "dot",
-    "transpose",
-    "sum",
-    "log",
-    "exp",
-    "sqrt",
-    "sin",
+    "asinh",
+    "constant",
     "cos",
+    "divide",
+    "dot",
+    "exp",
+    "log",
+    "matmul",
+    "multiply",
+    "negative",
+    "power",
+    "relu",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "sqrt",
+    "subtract",
+    "sum",
     "tan",
     "tanh",
-    "sigmoid",
-    "relu",
-    "softplus",
-    "asinh",
+    "transpose",
+    "value_of",
+    "variable",
 ]
-
-def _as_value(v):
-    """A float for scalars, a float ndarray otherwise (the one numeric normal form)."""
-    a = np.asarray(v, dtype=float)
-    return float(a) if a.ndim == 0 else a
-
-
-def _shape(v) -> tuple:
-    """``np.shape`` for the normal form (float or ndarray), without numpy's dispatch overhead."""
-    return v.shape if isinstance(v, np.ndarray) else () if isinstance(v, float) else np.shape(v)
-
 
 def value_of(x):
     """The numeric value of a node or of a plain number/array."""
-    return x.value if isinstance(x, Node) else _as_value(x)
-
-
-@dataclass(frozen=True, slots=True)
-class Partial:
-    """The local derivative ``d f_k / d x_l`` of a node with respect to one argument.
-
-    Attributes
-    ----------
-    jvp : callable
-        ``t -> J t``: the argument's tangent to its share of the node's tangent.
-    vjp : callable
-        ``g -> J^T g``: the node's adjoint to its share of the argument's adjoint.
-    madds : int
-        Multiply-adds one application of either map costs.
-    """
-
-    jvp: Callable
-    vjp: Callable
-    madds: int
+    return x.value if isinstance(x, Node) else as_value(x)
 
 
 class Node:
@@ -126,7 +97,7 @@ class Node:
         An optional label for reports.
     """
 
-    __slots__ = ("value", "op", "fate", "partials", "sons", "name")
+    __slots__ = ("fate", "name", "op", "partials", "sons", "value")
     __array_ufunc__ = None  # ndarray <op> Node defers to Node's reflected operator
 
     def __init__(self, value, op="input", fate=(), partials=(), name=None):
@@ -141,7 +112,7 @@ class Node:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return _shape(self.value)
+        return shape_of(self.value)
 
     @property
     def ndim(self) -> int:
@@ -163,19 +134,46 @@ class Node:
         value = self.value if np.ndim(self.value) == 0 else f"array of shape {self.shape}"
         return f"<Node{label} {self.op} = {value}>"
 
-    __add__ = lambda a, b: add(a, b)  # noqa: E731
-    __radd__ = lambda a, b: add(b, a)  # noqa: E731
-    __sub__ = lambda a, b: subtract(a, b)  # noqa: E731
-    __rsub__ = lambda a, b: subtract(b, a)  # noqa: E731
-    __mul__ = lambda a, b: multiply(a, b)  # noqa: E731
-    __rmul__ = lambda a, b: multiply(b, a)  # noqa: E731
-    __truediv__ = lambda a, b: divide(a, b)  # noqa: E731
-    __rtruediv__ = lambda a, b: divide(b, a)  # noqa: E731
-    __pow__ = lambda a, b: power(a, b)  # noqa: E731
-    __rpow__ = lambda a, b: power(b, a)  # noqa: E731
-    __matmul__ = lambda a, b: matmul(a, b)  # noqa: E731
-    __rmatmul__ = lambda a, b: matmul(b, a)  # noqa: E731
-    __neg__ = lambda a: negative(a)  # noqa: E731
+    # Operators build nodes through the functions below (reflected ones with the operands swapped).
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+    def __sub__(self, other):
+        return subtract(self, other)
+
+    def __rsub__(self, other):
+        return subtract(other, self)
+
+    def __mul__(self, other):
+        return multiply(self, other)
+
+    def __rmul__(self, other):
+        return multiply(other, self)
+
+    def __truediv__(self, other):
+        return divide(self, other)
+
+    def __rtruediv__(self, other):
+        return divide(other, self)
+
+    def __pow__(self, other):
+        return power(self, other)
+
+    def __rpow__(self, other):
+        return power(other, self)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    def __neg__(self):
+        return negative(self)
+
 
     def __pos__(self):
         return self
@@ -189,51 +187,12 @@ def variable(value, name: str | None = None) -> Node:
     >>> variable(2, name="x")
     <Node 'x' input = 2.0>
     """
-    return Node(_as_value(value), "input", name=name)
+    return Node(as_value(value), "input", name=name)
 
 
 def constant(value, name: str | None = None) -> Node:
     """A node with no arguments that is not an input: its derivative is always zero."""
-    return Node(_as_value(value), "const", name=name)
-
-
-# -- helpers: broadcasting tangents forward, summing adjoints back -------------
-
-
-def _fit(t, shape):
-    """A tangent contribution broadcast to the node's shape."""
-    if _shape(t) == shape:
-        return t
-    return np.broadcast_to(t, shape).astype(float)
-
-
-def _unbroadcast(g, shape):
-    """An adjoint summed back over the axes broadcasting added (the mirror of :func:`_fit`)."""
-    if _shape(g) == shape:
-        return g
-    g = np.asarray(g)
-    g = g.sum(axis=tuple(range(g.ndim - len(shape))))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return _as_value(g.reshape(shape))
-
-
-def _diagonal(d, arg_shape, out_shape) -> Partial:
-    """An elementwise partial: multiply by ``d`` (one multiply-add per output entry)."""
-    d = _as_value(d)
-    return Partial(
-        jvp=lambda t: _fit(d * t, out_shape),
-        vjp=lambda g: _unbroadcast(d * g, arg_shape),
-        madds=math.prod(out_shape),
-    )
-
-
-def _signed(sign, arg_shape, out_shape) -> Partial:
-    """A partial that is +1 or -1 everywhere: no multiply-adds."""
-    if sign > 0:
-        return Partial(jvp=lambda t: _fit(t, out_shape), vjp=lambda g: _unbroadcast(g, arg_shape), madds=0)
-    return Partial(jvp=lambda t: _fit(-t, out_shape), vjp=lambda g: _unbroadcast(-g, arg_shape), madds=0)
+    return Node(as_value(value), "const", name=name)
 
 
 def _make(op, value, rules):
@@ -241,7 +200,7 @@ def _make(op, value, rules):
 
     The partials are built only for arguments that are nodes.
     """
-    value = _as_value(value)
+    value = as_value(value)
     fate = [(arg, rule) for arg, rule in rules if isinstance(arg, Node)]
     if not fate:
         return value
@@ -249,8 +208,8 @@ def _make(op, value, rules):
 
 
 def _broadcast_shape(op, a, b):
-    if _shape(a) == _shape(b):
-        return _shape(a)
+    if shape_of(a) == shape_of(b):
+        return shape_of(a)
     try:
         return np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
@@ -263,37 +222,37 @@ def _broadcast_shape(op, a, b):
 def add(a, b):
     """``a + b``; both partials are +1."""
     av, bv = value_of(a), value_of(b)
-    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("add", av, bv)
-    return _make("add", np.add(av, bv), [(a, lambda: _signed(+1, sa, s)), (b, lambda: _signed(+1, sb, s))])
+    sa, sb, s = shape_of(av), shape_of(bv), _broadcast_shape("add", av, bv)
+    return _make("add", np.add(av, bv), [(a, lambda: signed(+1, sa, s)), (b, lambda: signed(+1, sb, s))])
 
 
 def subtract(a, b):
     """``a - b``; partials +1 and -1."""
     av, bv = value_of(a), value_of(b)
-    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("subtract", av, bv)
-    return _make("sub", np.subtract(av, bv), [(a, lambda: _signed(+1, sa, s)), (b, lambda: _signed(-1, sb, s))])
+    sa, sb, s = shape_of(av), shape_of(bv), _broadcast_shape("subtract", av, bv)
+    return _make("sub", np.subtract(av, bv), [(a, lambda: signed(+1, sa, s)), (b, lambda: signed(-1, sb, s))])
 
 
 def negative(a):
     """``-a``; partial -1."""
     av = value_of(a)
-    return _make("neg", np.negative(av), [(a, lambda: _signed(-1, _shape(av), _shape(av)))])
+    return _make("neg", np.negative(av), [(a, lambda: signed(-1, shape_of(av), shape_of(av)))])
 
 
 def multiply(a, b):
     """``a * b`` elementwise; partials ``b`` and ``a``."""
     av, bv = value_of(a), value_of(b)
-    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("multiply", av, bv)
-    return _make("mul", np.multiply(av, bv), [(a, lambda: _diagonal(bv, sa, s)), (b, lambda: _diagonal(av, sb, s))])
+    sa, sb, s = shape_of(av), shape_of(bv), _broadcast_shape("multiply", av, bv)
+    return _make("mul", np.multiply(av, bv), [(a, lambda: diagonal(bv, sa, s)), (b, lambda: diagonal(av, sb, s))])
 
 
 def divide(a, b):
     """``a / b`` elementwise; partials ``1/b`` and ``-a/b^2 = -(a/b)/b``."""
     av, bv = value_of(a), value_of(b)
-    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("divide", av, bv)
+    sa, sb, s = shape_of(av), shape_of(bv), _broadcast_shape("divide", av, bv)
     out = np.divide(av, bv)
-    return _make("div", out, [(a, lambda: _diagonal(np.divide(1.0, bv), sa, s)),
-                              (b, lambda: _diagonal(-out / bv, sb, s))])
+    return _make("div", out, [(a, lambda: diagonal(np.divide(1.0, bv), sa, s)),
+                              (b, lambda: diagonal(-out / bv, sb, s))])
 
 
 def _log_base_partial(out, av):
@@ -305,42 +264,29 @@ def _log_base_partial(out, av):
 def power(a, b):
     """``a ** b`` elementwise; partials ``b a^(b-1)`` and ``a^b log a``."""
     av, bv = value_of(a), value_of(b)
-    sa, sb, s = _shape(av), _shape(bv), _broadcast_shape("power", av, bv)
+    sa, sb, s = shape_of(av), shape_of(bv), _broadcast_shape("power", av, bv)
     out = np.power(av, bv)
-    return _make("pow", out, [(a, lambda: _diagonal(bv * np.power(av, np.subtract(bv, 1)), sa, s)),
-                              (b, lambda: _diagonal(_log_base_partial(out, av), sb, s))])
+    return _make("pow", out, [(a, lambda: diagonal(bv * np.power(av, np.subtract(bv, 1)), sa, s)),
+                              (b, lambda: diagonal(_log_base_partial(out, av), sb, s))])
 
 
-# -- elementwise functions: (value, derivative from input x and output y) ------
+# -- elementwise functions: the one table's value and derivative, as graph nodes ----
 
 
-def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
-
-
-#: name -> (f, f') with ``f'`` given the input ``x`` and the output ``y = f(x)``.
-ELEMENTWISE: dict[str, tuple[Callable, Callable]] = {
-    "log": (np.log, lambda x, y: 1 / x),
-    "exp": (np.exp, lambda x, y: y),
-    "sqrt": (np.sqrt, lambda x, y: 0.5 / y),
-    "sin": (np.sin, lambda x, y: np.cos(x)),
-    "cos": (np.cos, lambda x, y: -np.sin(x)),
-    "tan": (np.tan, lambda x, y: 1 + y * y),
-    "tanh": (np.tanh, lambda x, y: 1 - y * y),
-    "sigmoid": (_sigmoid, lambda x, y: y * (1 - y)),
-    "relu": (lambda x: np.maximum(x, 0.0), lambda x, y: np.greater(x, 0).astype(float)),
-    "softplus": (lambda x: np.logaddexp(0.0, x), lambda x, y: _sigmoid(x)),
-    "asinh": (np.arcsinh, lambda x, y: 1 / np.sqrt(x * x + 1)),
-}
+#: name -> :class:`~chainopt.layers.activations.Activation` (value ``f``, derivative from ``x`` and
+#: ``y = f(x)``): the entries of :data:`chainopt.layers.ELEMENTWISE` the graph offers, so the
+#: layers and the graph run the same code.
+ELEMENTWISE: dict[str, Activation] = {name: _TABLE[name] for name in (
+    "log", "exp", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "asinh")}
 
 
 def _elementwise(name):
-    f, df = ELEMENTWISE[name]
+    act = ELEMENTWISE[name]
 
     def apply(x):
         xv = np.asarray(value_of(x))
-        y = f(xv)
-        return _make(name, y, [(x, lambda: _diagonal(df(xv, y), xv.shape, xv.shape))])
+        y = act.f(xv)
+        return _make(name, y, [(x, lambda: diagonal(act.derivative(xv, y), xv.shape, xv.shape))])
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"``{name}(x)`` elementwise, with its derivative as a diagonal partial."
@@ -375,18 +321,18 @@ def matmul(a, b):
     av, bv = value_of(a), value_of(b)
     a2, b2 = _as_matrix(av, "left"), _as_matrix(bv, "right")
     if a2.shape[1] != b2.shape[0]:
-        raise ShapeError(f"matmul: shapes {_shape(av)} @ {_shape(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})")
+        raise ShapeError(f"matmul: shapes {shape_of(av)} @ {shape_of(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})")
     out = np.matmul(av, bv)
-    shape, a_shape, b_shape = np.shape(out), _shape(av), _shape(bv)
+    shape, a_shape, b_shape = np.shape(out), shape_of(av), shape_of(bv)
     (m, p), q = a2.shape, b2.shape[1]
     wrt_a = Partial(
-        jvp=lambda t: _as_value((_as_matrix(t, "left") @ b2).reshape(shape)),
-        vjp=lambda g: _as_value((np.reshape(g, (m, q)) @ b2.T).reshape(a_shape)),
+        jvp=lambda t: as_value((_as_matrix(t, "left") @ b2).reshape(shape)),
+        vjp=lambda g: as_value((np.reshape(g, (m, q)) @ b2.T).reshape(a_shape)),
         madds=m * p * q,
     )
     wrt_b = Partial(
-        jvp=lambda t: _as_value((a2 @ _as_matrix(t, "right")).reshape(shape)),
-        vjp=lambda g: _as_value((a2.T @ np.reshape(g, (m, q))).reshape(b_shape)),
+        jvp=lambda t: as_value((a2 @ _as_matrix(t, "right")).reshape(shape)),
+        vjp=lambda g: as_value((a2.T @ np.reshape(g, (m, q))).reshape(b_shape)),
         madds=m * p * q,
     )
     return _make("matmul", out, [(a, lambda: wrt_a), (b, lambda: wrt_b)])
@@ -403,14 +349,14 @@ def transpose(a):
     return _make("transpose", np.transpose(av), [(a, lambda: Partial(jvp=np.transpose, vjp=np.transpose, madds=0))])
 
 
-def sum(a, axis=None):  # noqa: A001 (mirrors numpy's name)
+def sum(a, axis=None):  # mirrors numpy's name; builtins.sum where a plain sum is meant
     """``a.sum(axis)``; its adjoint spreads the output's adjoint back (no multiply-adds)."""
     av = np.asarray(value_of(a))
     shape = av.shape
 
     def spread(g):
         g = np.asarray(g, dtype=float)
-        return _as_value(np.broadcast_to(g if axis is None else np.expand_dims(g, axis), shape).copy())
+        return as_value(np.broadcast_to(g if axis is None else np.expand_dims(g, axis), shape).copy())
 
-    partial = Partial(jvp=lambda t: _as_value(np.sum(t, axis=axis)), vjp=spread, madds=0)
+    partial = Partial(jvp=lambda t: as_value(np.sum(t, axis=axis)), vjp=spread, madds=0)
     return _make("sum", np.sum(av, axis=axis), [(a, lambda: partial)])

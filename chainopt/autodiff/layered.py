@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
-import chainopt.autodiff.graph as graph
+from chainopt.autodiff import graph
 from chainopt.autodiff.expr import FUNCTIONS
 from chainopt.core.chain import Chain, adjoint_sweep_cost, tangent_sweep_cost
 from chainopt.core.memory import MemoryEstimate
 from chainopt.errors import ChainoptError, ExpressionError
+from chainopt.execution import seeded_rng
 from chainopt.execution.budget import check_memory
+from chainopt.layers.builders import dense_layers
 
-__all__ = ["MAX_SWEEP_MADDS", "parse_chain_example", "layered_function", "chain_sweep_needs", "check_chain_fits"]
+__all__ = ["MAX_SWEEP_MADDS", "chain_sweep_needs", "check_chain_fits", "layered_function", "parse_chain_example"]
 
 #: Most multiply-adds the sweeps of one ``chain:n_1,...,n_N`` report may count
 #: (``n_1`` tangent plus ``n_N`` adjoint sweeps, activations included): a
@@ -37,43 +41,51 @@ def parse_chain_example(source: str) -> tuple[int, ...] | None:
     return Chain([int(w) for w in words]).dims
 
 
-def layered_function(dims, *, activation: str | None = "tanh", seed: int = 0):
-    """A layered function with the chain ``dims``: ``x -> W_{N-1} p(... p(W_1 x))``.
+def layered_function(dims, *, activation: str | None = "tanh", seed=0):
+    """The layered function of ``chain:dims``: ``x -> W_{N-1} p(... p(W_1 x + b_1) ...) + b_{N-1}``, traced.
 
-    Dense layers ``W_k`` of shape ``(n_{k+1}, n_k)`` with seeded normal weights,
-    the activation ``p`` between them (``None`` for a linear chain). Returns
-    ``(f, x0, weights)`` with a seeded input point ``x0``.
+    The dense layers are :func:`chainopt.layers.dense_layers` ``(dims, seed)``,
+    the very layers of ``chainopt.layers.mlp(dims, activation, seed)``, and
+    ``p`` is the same entry of the one elementwise table, between the layers
+    and not after the last (``None`` for a linear chain). So this is the same
+    function as that mlp, written on graph nodes: ``W_k x + b_k`` is one matmul
+    and one add of a constant (which costs no multiply-adds), ``p`` one
+    diagonal node, and the chain is ``dims`` (the mlp's ``Network.dims``
+    repeats the hidden widths, one factor per activation). Returns
+    ``(f, x0, layers)``: ``f`` on graph nodes, a seeded input point ``x0``
+    (drawn after the weights from the same generator) and the ``Dense`` layers.
 
     Examples
     --------
-    >>> f, x0, weights = layered_function([3, 2, 1], activation=None)
-    >>> bool(np.allclose(f(x0), weights[1] @ weights[0] @ x0))
+    >>> f, x0, layers = layered_function([3, 2, 1], activation=None)
+    >>> bool(np.allclose(f(x0), layers[1](layers[0](x0))))
     True
     """
     dims = Chain(dims).dims
     if activation is not None and activation not in FUNCTIONS:
         raise ExpressionError(f"unknown activation {activation!r}; choose one of: none, {', '.join(FUNCTIONS)}")
-    rng = np.random.default_rng(seed)
-    weights = [rng.standard_normal((m, n)) / np.sqrt(n) for n, m in zip(dims[:-1], dims[1:])]
+    rng = seeded_rng(seed)
+    layers = dense_layers(dims, rng)
     p = FUNCTIONS[activation] if activation else None
 
     def f(x):
-        for k, w in enumerate(weights, start=1):
-            x = graph.matmul(w, x)
-            if p and k < len(weights):
+        for k, layer in enumerate(layers, start=1):
+            x = graph.add(graph.matmul(layer.W, x), layer.b)
+            if p and k < len(layers):
                 x = p(x)
         return x
 
-    return f, rng.standard_normal(dims[0]), weights
+    return f, rng.standard_normal(dims[0]), layers
 
 
 def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryEstimate, int]:
     """Bytes and multiply-adds :func:`jacobian_report` needs for ``chain:dims``, from the dims alone.
 
-    The bytes: ``inputs`` are the weights; ``intermediates`` the worst moment
-    of the run, which is one of: a tangent sweep (one working vector per
-    node: ``S = n_1 + ... + n_N`` entries, plus ``n_2 + ... + n_(N-1)`` for
-    the activations, and about 2 KiB of Python objects) beside the ``n_1``
+    The bytes: ``inputs`` are the weights and biases; ``intermediates`` the
+    worst moment of the run, which is one of: a tangent sweep (one working
+    vector per node: ``S = n_1 + 2 (n_2 + ... + n_N)`` entries for the inputs,
+    matmuls and bias adds, plus ``n_2 + ... + n_(N-1)`` for the activations,
+    and about 2 KiB of Python objects) beside the ``n_1``
     columns kept so far and the stacked Jacobian; then an adjoint sweep beside
     the first Jacobian, the ``n_N`` rows and the second; then the two
     Jacobians compared (four ``n_N x n_1`` arrays). The traced graph's values
@@ -86,14 +98,14 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
     --------
     >>> est, madds = chain_sweep_needs([4, 8, 3, 1], activation=None)
     >>> est.inputs, est.intermediates, madds
-    (472, 36496, 295)
+    (568, 36784, 295)
     """
     dims = Chain(dims).dims
     n_in, n_out = dims[0], dims[-1]
     act = sum(dims[1:-1]) if activation else 0
-    nodes = sum(dims) + act
+    nodes = sum(dims) + sum(dims[1:]) + act
     jac = n_in * n_out
-    largest_weight = max(m * n for n, m in zip(dims[:-1], dims[1:]))
+    largest_weight = max(m * n for n, m in pairwise(dims))
     itemsize = np.dtype(np.float64).itemsize
     per_sweep = nodes + _SWEEP_OVERHEAD // itemsize
     peak = 2 * nodes + max(
@@ -103,7 +115,8 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
         4 * jac,                                       # both Jacobians, their difference and its absolute value
     )
     objects = (n_in + n_out) * _SLICE_OVERHEAD + _FIXED_OVERHEAD
-    estimate = MemoryEstimate(inputs=sum(m * n for n, m in zip(dims[:-1], dims[1:])) * itemsize,
+    parameters = sum(m * n + m for n, m in pairwise(dims))
+    estimate = MemoryEstimate(inputs=parameters * itemsize,
                               intermediates=peak * itemsize + objects, itemsize=itemsize)
     madds = tangent_sweep_cost(dims) + adjoint_sweep_cost(dims) + (n_in + n_out) * act
     return estimate, madds
@@ -111,7 +124,7 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
 
 def check_chain_fits(source: str, dims, activation, budget) -> None:
     estimate, madds = chain_sweep_needs(dims, activation=activation)
-    check_memory(estimate, budget, what=f"{source} (weights + {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps)")
+    check_memory(estimate, budget, what=f"{source} (weights and biases + {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps)")
     if madds > MAX_SWEEP_MADDS:
         raise ChainoptError(
             f"{source} would take {madds:,} multiply-adds in its {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps, "

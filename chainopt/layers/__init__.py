@@ -1,29 +1,34 @@
 """Models: real differentiable layers, networks and the one activation table.
 
 ``chainopt.layers`` is what the public API calls this part (``co.layers.mlp``);
-it imports the core and the executor, never the reverse.
+it imports the core and the executor, never the reverse, and never
+:mod:`chainopt.autodiff` (the graph imports the activation table from here).
+
+- :mod:`~chainopt.layers.activations`: the one table of elementwise functions
+  with their derivatives (``ELEMENTWISE``; ``ACTIVATIONS`` are the ones a
+  network uses between layers);
+- :mod:`~chainopt.layers.kinds`: the three layer kinds ``Dense``,
+  ``Elementwise``, ``Residual``;
+- :mod:`~chainopt.layers.network`: ``Network``, their composition;
+- :mod:`~chainopt.layers.builders`: the seeded ``mlp``, ``resnet`` and the
+  ``dense_layers`` they (and ``chain:`` in ``chainopt sweep``) share.
 """
 
-from chainopt.layers.network import (
-    ACTIVATIONS,
-    Activation,
-    Dense,
-    Elementwise,
-    Network,
-    Residual,
-    get_activation,
-    mlp,
-    resnet,
-)
+from chainopt.layers.activations import ACTIVATIONS, ELEMENTWISE, Activation, get_activation
+from chainopt.layers.builders import dense_layers, mlp, resnet
+from chainopt.layers.kinds import Dense, Elementwise, Residual
+from chainopt.layers.network import Network
 
 __all__ = [
-    "Activation",
     "ACTIVATIONS",
-    "get_activation",
+    "ELEMENTWISE",
+    "Activation",
     "Dense",
     "Elementwise",
-    "Residual",
     "Network",
+    "Residual",
+    "dense_layers",
+    "get_activation",
     "mlp",
     "resnet",
 ]

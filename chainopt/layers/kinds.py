@@ -1,0 +1,195 @@
+"""The three layer kinds, each with its exact Jacobian and its tangent and adjoint maps.
+
+Every layer offers the same four operations, forward and reverse as mirror
+images: ``layer(x)``, ``layer.jacobian(x)`` (an ``(n_out, n_in)`` matrix),
+``layer.jvp(x, v)`` (``J v``, pushing tangents forward) and
+``layer.vjp(x, u)`` (``J^T u``, pulling adjoints back). ``v`` and ``u`` may be
+vectors or matrices whose columns are vectors.
+
+=================  ============================  =====================================
+layer              map                           Jacobian
+=================  ============================  =====================================
+:class:`Dense`     ``W x + b``                   ``W``
+:class:`Elementwise`  ``p(x)`` entry by entry    ``diag(p'(x))``
+:class:`Residual`  ``x + A^T p(A x)``            ``I + A^T diag(p'(A x)) A``
+=================  ============================  =====================================
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainopt.errors import DimensionError, ShapeError
+from chainopt.layers.activations import Activation, get_activation
+
+__all__ = ["Dense", "Elementwise", "Residual", "positive_int"]
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an ``int`` if it is a positive integer (not a bool), else a :class:`DimensionError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise DimensionError(f"{name} is {value!r}; expected a positive integer")
+    return int(value)
+
+
+def _frozen(a, name: str, ndim: int, dtype=None) -> np.ndarray:
+    a = np.array(a, dtype=dtype)
+    if a.ndim != ndim or a.dtype.kind not in "fc":
+        raise ShapeError(f"{name} must be a {ndim}-D floating array, got {a.dtype} of shape {a.shape}")
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """The affine layer ``x -> W x + b``; its Jacobian is ``W``.
+
+    Attributes
+    ----------
+    W : numpy.ndarray
+        ``(n_out, n_in)``, read-only.
+    b : numpy.ndarray
+        ``(n_out,)``, read-only.
+
+    Examples
+    --------
+    >>> layer = Dense([[1.0, 2.0]], [0.5])
+    >>> layer(np.array([1.0, 1.0])), layer.jacobian(np.zeros(2))
+    (array([3.5]), array([[1., 2.]]))
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+
+    def __init__(self, W, b=None):
+        W = _frozen(W, "W", 2)
+        b = np.zeros(W.shape[0], dtype=W.dtype) if b is None else b
+        b = _frozen(b, "b", 1, W.dtype)
+        if b.shape != (W.shape[0],):
+            raise ShapeError(f"b has shape {b.shape} but W of shape {W.shape} needs {(W.shape[0],)}")
+        object.__setattr__(self, "W", W)
+        object.__setattr__(self, "b", b)
+
+    @property
+    def n_in(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.W.shape[0]
+
+    def __call__(self, x):
+        return self.W @ x + self.b
+
+    def jacobian(self, x):
+        return self.W
+
+    def jvp(self, x, v):
+        return self.W @ v
+
+    def vjp(self, x, u):
+        return self.W.T @ u
+
+    def __repr__(self) -> str:
+        return f"Dense({self.n_in} -> {self.n_out})"
+
+
+@dataclass(frozen=True, eq=False)
+class Elementwise:
+    """``x -> p(x)`` entry by entry; its Jacobian is the diagonal matrix ``diag(p'(x))``.
+
+    Examples
+    --------
+    >>> Elementwise(3, "relu").jacobian(np.array([-1.0, 0.0, 2.0]))
+    array([[0., 0., 0.],
+           [0., 0., 0.],
+           [0., 0., 1.]])
+    """
+
+    n: int
+    activation: Activation
+
+    def __init__(self, n: int, activation: str | Activation = "tanh"):
+        object.__setattr__(self, "n", positive_int(n, "n"))
+        object.__setattr__(self, "activation", get_activation(activation))
+
+    @property
+    def n_in(self) -> int:
+        return self.n
+
+    @property
+    def n_out(self) -> int:
+        return self.n
+
+    def __call__(self, x):
+        return self.activation.f(x)
+
+    def jacobian(self, x):
+        return np.diag(self.activation.df(x))
+
+    def jvp(self, x, v):
+        d = self.activation.df(x)
+        return d * v if np.ndim(v) == 1 else d[:, None] * v
+
+    def vjp(self, x, u):
+        return self.jvp(x, u)  # diagonal, so symmetric
+
+    def __repr__(self) -> str:
+        return f"Elementwise({self.n}, {self.activation.name!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Residual:
+    """The residual block ``x -> x + A^T p(A x)``; its Jacobian is ``I + A^T diag(p'(A x)) A``.
+
+    The Jacobian is symmetric, so ``jvp`` and ``vjp`` coincide.
+
+    Attributes
+    ----------
+    A : numpy.ndarray
+        ``(hidden, width)``, read-only.
+    activation : Activation
+
+    Examples
+    --------
+    >>> block = Residual(np.eye(2), "identity")
+    >>> block(np.array([1.0, 2.0])), block.jacobian(np.zeros(2))
+    (array([2., 4.]), array([[2., 0.],
+           [0., 2.]]))
+    """
+
+    A: np.ndarray
+    activation: Activation
+
+    def __init__(self, A, activation: str | Activation = "tanh"):
+        object.__setattr__(self, "A", _frozen(A, "A", 2))
+        object.__setattr__(self, "activation", get_activation(activation))
+
+    @property
+    def n_in(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.A.shape[1]
+
+    def __call__(self, x):
+        return x + self.A.T @ self.activation.f(self.A @ x)
+
+    def jacobian(self, x):
+        d = self.activation.df(self.A @ x)
+        return np.eye(self.n_in, dtype=self.A.dtype) + self.A.T @ (d[:, None] * self.A)
+
+    def jvp(self, x, v):
+        d = self.activation.df(self.A @ x)
+        inner = self.A @ v
+        return v + self.A.T @ (d * inner if np.ndim(v) == 1 else d[:, None] * inner)
+
+    def vjp(self, x, u):
+        return self.jvp(x, u)
+
+    def __repr__(self) -> str:
+        return f"Residual({self.n_in}, hidden={self.A.shape[0]}, {self.activation.name!r})"
