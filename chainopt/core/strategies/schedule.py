@@ -91,6 +91,7 @@ def schedule(factors, nodes, machines, *, memory_limit=None, policy="dp"):
     >>> from collections import namedtuple
     >>> F = namedtuple("F", "n_in n_out tangent adjoint tape diagonal given")
     >>> chain = [F(4, 2, 10, 10, 10, False, False), F(2, 4, 10, 10, 10, False, False)]
+    >>> from chainopt.core.strategies.makespan import makespan_dp
     >>> ms, nodes = makespan_dp(chain, 2)
     >>> for op in schedule(chain, nodes, 2):
     ...     print(op.op, op.lo, op.hi, op.worker, op.start, op.end)
