@@ -16,6 +16,7 @@ from chainopt.execution.executor import (
     multi_dot,
     multiply,
 )
+from chainopt.execution.generalized import FactorProvider, MatrixFactors, execute_generalized, run_plan
 from chainopt.execution.validate import check_jacobians, written_order
 from chainopt.execution.workloads import random_jacobians, seeded_rng
 
@@ -39,4 +40,5 @@ __all__ = [
     "BUDGET_FLOOR",
     "random_jacobians",
     "seeded_rng",
+    "run_plan", "execute_generalized", "MatrixFactors", "FactorProvider",
 ]
