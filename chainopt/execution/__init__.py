@@ -5,6 +5,7 @@ Imports the core; never imported by it.
 
 from chainopt.core.memory import MemoryEstimate
 from chainopt.execution.budget import BUDGET_FLOOR, BUDGET_FRACTION, available_memory, check_memory, default_budget
+from chainopt.execution.dask import execute_dask
 from chainopt.execution.executor import (
     BASELINES,
     EXECUTORS,
@@ -41,4 +42,5 @@ __all__ = [
     "random_jacobians",
     "seeded_rng",
     "run_plan", "execute_generalized", "MatrixFactors", "FactorProvider",
+    "execute_dask",
 ]
