@@ -99,6 +99,12 @@ def test_schedulers_agree_with_run_plan(scheduler):
         assert_same(execute_dask(plan, MatrixFactors(mats), scheduler=scheduler), ref)
 
 
+@pytest.mark.slow
+def test_processes_scheduler_ships_the_provider():
+    _, mats, plans = problem(seed=2)
+    assert_same(execute_dask(plans[0], mats, scheduler="processes"), run_plan(plans[0], MatrixFactors(mats)))
+
+
 def test_distributed_client_agrees_with_run_plan(client):
     _, mats, plans = problem(seed=1)
     for plan in plans:

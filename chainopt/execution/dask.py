@@ -29,6 +29,8 @@ import uuid
 from collections.abc import Sequence
 from contextlib import contextmanager
 
+import numpy as np
+
 from chainopt.core.plan import Plan
 from chainopt.errors import ChainoptError
 from chainopt.execution.generalized import (
@@ -116,14 +118,11 @@ def _leaf_task(plan, provider, k):
 def _as_provider(plan: Plan, provider_or_mats, check_finite: bool):
     if isinstance(provider_or_mats, FactorProvider):
         return provider_or_mats
-    if isinstance(provider_or_mats, (str, bytes)) or not isinstance(provider_or_mats, Sequence):
-        import numpy as np
-
-        if not isinstance(provider_or_mats, np.ndarray):
-            raise ChainoptError(
-                "execute_dask needs a provider (jacobian, tangent and adjoint methods) or a sequence of "
-                f"Jacobians, got {type(provider_or_mats).__name__}"
-            )
+    if isinstance(provider_or_mats, (str, bytes)) or not isinstance(provider_or_mats, (Sequence, np.ndarray)):
+        raise ChainoptError(
+            "execute_dask needs a provider (jacobian, tangent and adjoint methods) or a sequence of "
+            f"Jacobians, got {type(provider_or_mats).__name__}"
+        )
     return MatrixFactors(check_factor_arrays(plan, provider_or_mats, check_finite=check_finite))
 
 

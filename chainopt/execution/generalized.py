@@ -40,7 +40,10 @@ from chainopt.core.plan import Plan
 from chainopt.errors import ChainoptError, NonFiniteError, ShapeError
 from chainopt.execution.budget import BUDGET_FLOOR, check_memory
 
-__all__ = ["FactorProvider", "MatrixFactors", "run_plan", "execute_generalized"]
+__all__ = [
+    "FactorProvider", "MatrixFactors", "run_plan", "execute_generalized", "apply_operation", "operands_of",
+    "check_factor_arrays",
+]
 
 
 @runtime_checkable
