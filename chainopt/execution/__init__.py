@@ -5,6 +5,7 @@ Imports the core; never imported by it.
 
 from chainopt.core.memory import MemoryEstimate
 from chainopt.execution.budget import BUDGET_FLOOR, BUDGET_FRACTION, available_memory, check_memory, default_budget
+from chainopt.execution.dask import execute_dask
 from chainopt.execution.executor import (
     BASELINES,
     EXECUTORS,
@@ -16,6 +17,7 @@ from chainopt.execution.executor import (
     multi_dot,
     multiply,
 )
+from chainopt.execution.generalized import FactorProvider, MatrixFactors, execute_generalized, run_plan
 from chainopt.execution.validate import check_jacobians, written_order
 from chainopt.execution.workloads import random_jacobians, seeded_rng
 
@@ -39,4 +41,6 @@ __all__ = [
     "BUDGET_FLOOR",
     "random_jacobians",
     "seeded_rng",
+    "run_plan", "execute_generalized", "MatrixFactors", "FactorProvider",
+    "execute_dask",
 ]
