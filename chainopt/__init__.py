@@ -13,7 +13,12 @@ side; the cheapest bracketing is the matrix-chain problem.
 '(A4 A3) (A2 A1)'
 """
 
+from chainopt import autodiff, layers
+from chainopt.bench.harness import BenchmarkResult, TimingSpreadWarning, benchmark
 from chainopt.core.chain import Chain, adjoint_sweep_cost, as_chain, bwd_cost, fwd_cost, tangent_sweep_cost
+from chainopt.core.factors import Factor, read_factors
+from chainopt.core.plan import Plan, Step
+from chainopt.core.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
 from chainopt.errors import (
     ChainoptError,
     ChainTooLongError,
@@ -26,13 +31,8 @@ from chainopt.errors import (
     ShapeError,
     UnknownStrategyError,
 )
-from chainopt.core.factors import Factor, read_factors
-from chainopt.core.plan import Plan, Step
-from chainopt.report.cost import CostReport, compare, cost_report
-from chainopt.core.strategies import STRATEGIES, all_plans, optimal_cost_table, plan
-from chainopt import autodiff, layers
 from chainopt.execution import execute, multi_dot, multiply, random_jacobians, written_order
-from chainopt.bench.harness import BenchmarkResult, TimingSpreadWarning, benchmark
+from chainopt.report.cost import CostReport, compare, cost_report
 
 __version__ = "0.1.0"
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1] / "chainopt"
 #: The core is numpy only; execution and the models sit on the core; shells sit on top.
 LAYERS = {
     "chainopt.core": {"numpy"},
-    "chainopt.execution": {"numpy", "chainopt.core"},
+    "chainopt.execution": {"numpy", "chainopt.core", "dask", "threadpoolctl"},  # dask: lazily, an extra
     "chainopt.layers": {"numpy", "chainopt.core", "chainopt.execution"},
     "chainopt.autodiff": {"numpy", "chainopt.core", "chainopt.execution", "chainopt.layers"},
 }

@@ -10,7 +10,8 @@ import pytest
 
 from chainopt.core.factors import Factor
 from chainopt.core.plan import Plan
-from chainopt.core.strategies.generalized import generalized_dp, global_adjoint, preaccumulate
+from chainopt.core.strategies.generalized import generalized_dp, preaccumulate
+from chainopt.core.strategies.sweeps import global_adjoint
 from chainopt.errors import ChainoptError
 from chainopt.execution.dask import execute_dask, plan_graph
 from chainopt.execution.generalized import MatrixFactors, run_plan

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainopt as co
+from chainopt.core.strategies import STRATEGIES, all_plans
 from chainopt.errors import MemoryBudgetError, NonFiniteError, ShapeError, UnknownStrategyError
 from chainopt.execution import (
     BUDGET_FLOOR,
@@ -19,9 +20,7 @@ from chainopt.execution import (
     multiply,
     written_order,
 )
-from chainopt.core.strategies import STRATEGIES, all_plans
 from chainopt.execution import budget as budget_module
-from chainopt.execution import executor as ex
 
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=60)
 NAMES = [*STRATEGIES, "multi_dot"]

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from chainopt.core.factors import Factor
 from chainopt.core.plan import Plan
-from chainopt.core.strategies.generalized import generalized_dp, global_adjoint, global_tangent, preaccumulate
+from chainopt.core.strategies.generalized import generalized_dp, preaccumulate
 from chainopt.core.strategies.makespan import makespan_dp
+from chainopt.core.strategies.sweeps import global_adjoint, global_tangent
 from chainopt.errors import NonFiniteError, ShapeError
 from chainopt.execution import execute_generalized
 from chainopt.execution.generalized import FactorProvider, MatrixFactors, run_plan

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chainopt.experiments import dp_scaling
 from chainopt.core.strategies import optimal
+from chainopt.experiments import dp_scaling
 
 
 @pytest.mark.parametrize("dims", [[30, 35, 15, 5, 10, 20, 25], [5, 1, 7, 2, 2, 9]])

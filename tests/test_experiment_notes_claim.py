@@ -4,9 +4,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from chainopt.core.strategies import brute
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments import notes_claim
-from chainopt.core.strategies import brute
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from chainopt.core.chain import bwd_cost, fwd_cost
+from chainopt.core.strategies import brute
 from chainopt.experiments import optimal_vs_pure
 from chainopt.plots import plot_optimal_vs_pure
-from chainopt.core.strategies import brute
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

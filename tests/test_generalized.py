@@ -19,18 +19,17 @@ from hypothesis import strategies as st
 from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.core.costs import acc_cost, adj_cost, mul_cost, tan_cost
 from chainopt.core.factors import Factor, as_factors, read_factors
+from chainopt.core.strategies.dp import optimal
 from chainopt.core.strategies.generalized import (
     OPS,
     dp_table_bytes,
     generalized_cost_table,
     generalized_dp,
-    global_adjoint,
-    global_tangent,
     preaccumulate,
 )
-from chainopt.errors import DimensionError, MemoryBudgetError
-from chainopt.core.strategies.dp import optimal
 from chainopt.core.strategies.pure import bwd, fwd
+from chainopt.core.strategies.sweeps import global_adjoint, global_tangent
+from chainopt.errors import DimensionError, MemoryBudgetError
 
 DATA = Path(__file__).resolve().parent / "data"
 BUNDLED = DATA / "gdjcpb_bundled"

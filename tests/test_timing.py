@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import chainopt as co
-from chainopt.errors import ChainoptError, MemoryBudgetError, ResultMismatchError, ShapeError, UnknownStrategyError
 from chainopt.bench.harness import TimingSpreadWarning, autorange, check_spread, peak_matmul_rate, time_interleaved
+from chainopt.errors import ChainoptError, MemoryBudgetError, ResultMismatchError, ShapeError, UnknownStrategyError
 
 timing = importlib.import_module("chainopt.bench.harness")
 workloads = importlib.import_module("chainopt.bench.workloads")  # builds the Jacobians and the timed callables

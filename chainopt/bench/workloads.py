@@ -19,7 +19,6 @@ import numpy as np
 from chainopt.core.chain import Chain, as_chain
 from chainopt.core.strategies import get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
-from chainopt.layers import mlp, resnet
 from chainopt.execution import (
     EXECUTORS,
     MULTI_DOT_MAX_FACTORS,
@@ -33,6 +32,7 @@ from chainopt.execution import (
     seeded_rng,
     written_order,
 )
+from chainopt.layers import mlp, resnet
 
 __all__ = [
     "DEFAULT_STRATEGIES",

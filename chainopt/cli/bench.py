@@ -43,9 +43,9 @@ def _strategy_list(text: str) -> list[str]:
 
 def add_parser(subparsers) -> None:
     """Add the ``bench`` subcommand."""
-    from chainopt.execution import BASELINES, MULTI_DOT_MAX_FACTORS
-    from chainopt.core.strategies import STRATEGIES
     from chainopt.bench.harness import DEFAULT_STRATEGIES, LAYER_KINDS
+    from chainopt.core.strategies import STRATEGIES
+    from chainopt.execution import BASELINES, MULTI_DOT_MAX_FACTORS
 
     p = subparsers.add_parser(
         "bench",
@@ -93,9 +93,9 @@ def _looks_long(dims, repeats: int, peak_size: int) -> bool:
 
 
 def run_bench(args) -> int:
+    from chainopt.bench.harness import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
     from chainopt.core.chain import Chain
     from chainopt.execution import MULTI_DOT_MAX_FACTORS
-    from chainopt.bench.harness import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
 
     dims = Chain(parse_dims(args.dims)).dims
     if args.repeats < 1 or args.warmup < 0 or args.peak_size < 0:

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-
 __all__ = ["add_parser", "Progress", "write_index"]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS
 from chainopt.cli.common import add_format_option
 from chainopt.errors import ChainoptError
-from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS
 
 __all__ = ["add_parser", "run_sweep"]
 
@@ -87,9 +87,9 @@ def _options_after_expr(args) -> None:
 
 
 def run_sweep(args) -> int:
-    from chainopt.cli.bench import parse_bytes
     from chainopt.autodiff.expr import parse_point
     from chainopt.autodiff.layered import parse_chain_example
+    from chainopt.cli.bench import parse_bytes
     from chainopt.report.sweep import jacobian_report, sweep_report
 
     _options_after_expr(args)

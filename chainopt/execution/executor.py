@@ -28,6 +28,7 @@ from chainopt.core.plan import Plan
 from chainopt.core.strategies import STRATEGIES, get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
 from chainopt.execution.budget import BUDGET_FLOOR, check_memory
+from chainopt.execution.generalized import execute_generalized
 from chainopt.execution.validate import check_jacobians, written_order
 
 __all__ = [
@@ -112,6 +113,8 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
             f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} {plan!r}; "
             "to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
         )
+    if plan.factors is not None:  # a generalized plan (ACC/TAN/ADJ, diagonal factors): run it on the matrices
+        return execute_generalized(plan, mats, check_finite=check_finite, budget=budget)
     arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)
     itemsize = np.result_type(*arrays).itemsize
     needed = plan.peak_memory * itemsize

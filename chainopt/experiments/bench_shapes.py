@@ -21,11 +21,6 @@ import warnings
 import numpy as np
 
 from chainopt.bench.environment import machine_info
-from chainopt.errors import ResultMismatchError
-from chainopt.execution import execute
-from chainopt.experiments._io import prepare, write_csv, write_markdown
-from chainopt.report.render import markdown_table
-from chainopt.core.strategies import plan as make_plan
 from chainopt.bench.harness import (
     TimingSpreadWarning,
     autorange,
@@ -34,6 +29,11 @@ from chainopt.bench.harness import (
     peak_matmul_rate,
     time_interleaved,
 )
+from chainopt.core.strategies import plan as make_plan
+from chainopt.errors import ResultMismatchError
+from chainopt.execution import execute
+from chainopt.experiments._io import prepare, write_csv, write_markdown
+from chainopt.report.render import markdown_table
 
 __all__ = ["main", "run", "bare_function", "SHAPES", "LAYERS", "OPTIMAL_SLACK", "OVERHEAD_LIMIT"]
 

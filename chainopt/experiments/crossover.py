@@ -26,11 +26,11 @@ import math
 import warnings
 from fractions import Fraction
 
-from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.bench.environment import machine_info
+from chainopt.core.chain import bwd_cost, fwd_cost
+from chainopt.core.strategies import plan as make_plan
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report.render import markdown_table, plain
-from chainopt.core.strategies import plan as make_plan
 
 __all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main"]
 

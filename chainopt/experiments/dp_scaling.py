@@ -21,10 +21,10 @@ import time
 import numpy as np
 
 from chainopt.bench.environment import machine_info
+from chainopt.core.strategies import optimal
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report.render import markdown_table
-from chainopt.core.strategies import optimal
 
 __all__ = ["main", "textbook_cost", "numpy_cost", "SIZES", "QUICK_SIZES"]
 

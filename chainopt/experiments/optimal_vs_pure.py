@@ -41,11 +41,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.bench.environment import machine_info
+from chainopt.core.chain import bwd_cost, fwd_cost
+from chainopt.core.strategies import optimal
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report.render import exact_int_column, markdown_table
-from chainopt.core.strategies import optimal
 
 __all__ = [
     "main",

@@ -16,12 +16,12 @@ import statistics
 import numpy as np
 
 from chainopt.bench.environment import machine_info
+from chainopt.bench.harness import time_interleaved
+from chainopt.core.strategies import all_plans
+from chainopt.core.strategies import plan as make_plan
 from chainopt.execution import execute, random_jacobians
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report.render import markdown_table
-from chainopt.core.strategies import all_plans
-from chainopt.core.strategies import plan as make_plan
-from chainopt.bench.harness import time_interleaved
 
 __all__ = ["SMALL_CHAINS", "main", "inversions", "fit_rate"]
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
+from chainopt.autodiff.layered import check_chain_fits, layered_function, parse_chain_example
 from chainopt.autodiff.sweeps import trace
 from chainopt.core.chain import adjoint_sweep_cost, bwd_cost, fwd_cost, tangent_sweep_cost
 from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
-from chainopt.autodiff.expr import EXAMPLES, FUNCTIONS, Evaluation, evaluate
-from chainopt.autodiff.layered import check_chain_fits, layered_function, parse_chain_example
 from chainopt.report.render import Column, Document, Table, render
 
 __all__ = [

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from chainopt.core.chain import Chain
 from chainopt.core.factors import as_factors
 from chainopt.core.plan import Plan, as_problem
-from chainopt.core.strategies import dp, generalized, makespan, pure
+from chainopt.core.strategies import dp, generalized, makespan, pure, sweeps
 from chainopt.core.strategies.brute import BRUTE_MAX_FACTORS, all_plans
 from chainopt.core.strategies.brute import brute as _brute
 from chainopt.core.strategies.dp import optimal_cost_table
@@ -74,7 +74,7 @@ def fwd(chain, *, memory_limit: int | None = None) -> Plan:
     chain, factors = as_problem(chain)
     if factors is None:
         return pure.fwd(chain)
-    return Plan.from_nodes(factors, generalized.global_tangent(factors, memory_limit)[1], memory_limit=memory_limit,
+    return Plan.from_nodes(factors, sweeps.global_tangent(factors, memory_limit)[1], memory_limit=memory_limit,
                            acc_mode="TAN")
 
 
@@ -89,7 +89,7 @@ def bwd(chain, *, memory_limit: int | None = None) -> Plan:
     chain, factors = as_problem(chain)
     if factors is None:
         return pure.bwd(chain)
-    return Plan.from_nodes(factors, generalized.global_adjoint(factors, memory_limit)[1], memory_limit=memory_limit,
+    return Plan.from_nodes(factors, sweeps.global_adjoint(factors, memory_limit)[1], memory_limit=memory_limit,
                            acc_mode="ADJ")
 
 
