@@ -27,7 +27,9 @@ def test_text_table(capsys):
     status, out, err = run(capsys, "20", "30", "5", "30", "20", *FAST)
     assert status == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].endswith(":  " + lines[0].split(":  ", 1)[1]) and lines[0].startswith(" ")
+    labels = {line.split(":  ", 1)[0].strip(): line.split(":  ", 1)[1] for line in lines if ":  " in line}
+    assert labels["chain"].startswith("20 -> 30 -> 5 -> 30 -> 20")  # the dims given, input first
+    assert lines[0].startswith(" ") and lines[0].index(":  ") == lines[1].index(":  ")  # right-aligned labels
     assert any(line.lstrip().startswith("peak matmul rate:") for line in lines)
     header = next(line for line in lines if line.startswith("strategy"))
     assert header.split()[:3] == ["strategy", "plan", "multiply-adds"]

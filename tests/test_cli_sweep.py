@@ -63,7 +63,8 @@ def test_the_issue_expression_and_json_give_the_same_data(capsys):
     assert status == 0 and data["at"] == {"x": 2.0}
     assert data["derivatives"]["f"]["x"] == pytest.approx(0.8002806021972)
     assert [n["node"] for n in data["nodes"]] == ["x", "v1", "v2", "f"]
-    assert data["nodes"][1] | {} == data["nodes"][1] and data["nodes"][1]["sons"] == ["v2", "f"]
+    assert data["nodes"][1]["value"] == pytest.approx(math.log(2.0), rel=1e-15) and data["nodes"][1]["sons"] == ["v2", "f"]
+    assert data["outputs"]["f"] == pytest.approx(math.log(2.0) + math.sqrt(math.log(2.0)), rel=1e-15)
     assert data["nodes"][3]["dx_k/dx"] == pytest.approx(data["derivatives"]["f"]["x"], rel=1e-15)
     assert data["nodes"][0]["df/dx_k"] == data["derivatives"]["f"]["x"] and data["nodes"][3]["df/dx_k"] == 1.0
     assert "df/dx = 0.800280602197" in text
