@@ -299,11 +299,14 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
     ax = _axes(ax, figsize=(7.6, 5.4))
     cmap = __import__("matplotlib").colormaps["tab10"]
     for i, (chain, part) in enumerate(df.groupby("chain", sort=False)):
-        ax.scatter(part["multiply_adds"].astype(float), part["median_s"], s=22, color=cmap(i % 10), label=chain, alpha=0.85)
+        ax.scatter(
+            part["multiply_adds"].astype(float), part["median_s"], s=22, color=cmap(i % 10), label=chain, alpha=0.85
+        )
     if fit is not None and np.isfinite(fit["gflops_fit"]):
         x = np.geomspace(float(df["multiply_adds"].min()), float(df["multiply_adds"].max()), 50)
         y = fit["overhead_s"] + x * 2 / (fit["gflops_fit"] * 1e9)
-        ax.plot(x, y, color="black", linewidth=1, label=f"fit: {fit['gflops_fit']:,.1f} GFLOP/s + {fit['overhead_s'] * 1e6:,.0f} us")
+        label = f"fit: {fit['gflops_fit']:,.1f} GFLOP/s + {fit['overhead_s'] * 1e6:,.0f} us"
+        ax.plot(x, y, color="black", linewidth=1, label=label)
     if inversions is not None and len(inversions):
         ax.scatter(inversions["multiply_adds"].astype(float), inversions["median_s"], s=90, facecolors="none",
                    edgecolors="black", linewidths=1.2, label="slower than a plan with more multiply-adds")

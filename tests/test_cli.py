@@ -50,7 +50,10 @@ def test_cost_with_a_strategy_and_formats(capsys):
         (["cost", "3", "x"], "dim 'x' is not a whole number"),
         (["cost", "3", "2.5"], "dim '2.5' is not a whole number"),
         (["cost", "7"], "at least 2 dims"),
-        (["cost", "3", "4", "--strategy", "magic"], "unknown strategy 'magic'; choose one of: fwd, bwd, optimal, brute"),
+        (
+            ["cost", "3", "4", "--strategy", "magic"],
+            "unknown strategy 'magic'; choose one of: fwd, bwd, optimal, brute",
+        ),
         (["cost", "3", "4", "--format", "xml"], "invalid choice: 'xml'"),
         (["cost"], "the following arguments are required"),
         (["frobnicate"], "invalid choice"),

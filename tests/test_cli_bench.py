@@ -33,7 +33,11 @@ def test_text_table(capsys):
     assert any(line.lstrip().startswith("peak matmul rate:") for line in lines)
     header = next(line for line in lines if line.startswith("strategy"))
     assert header.split()[:3] == ["strategy", "plan", "multiply-adds"]
-    rows = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in ("fwd", "bwd", "optimal", "multi_dot")}
+    rows = {
+        line.split()[0]: line
+        for line in lines
+        if line.split() and line.split()[0] in ("fwd", "bwd", "optimal", "multi_dot")
+    }
     assert set(rows) == {"fwd", "bwd", "optimal", "multi_dot"}
     assert "(A4 A3) (A2 A1)" in rows["optimal"] and "8,000" in rows["optimal"]
 

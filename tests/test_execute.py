@@ -192,7 +192,11 @@ def test_memory_estimate_counts_inputs_and_the_largest_peak():
 
 def test_a_tiny_budget_refuses_before_allocating(monkeypatch):
     monkeypatch.setattr(np.random, "default_rng", lambda *a, **k: pytest.fail("allocated"))
-    with pytest.raises(MemoryBudgetError, match=r"would need 2,400 bytes \(2.3 KiB: 1,600 for the inputs \+ 800 for intermediates\) but the budget allows 100 bytes"):
+    message = (
+        r"would need 2,400 bytes \(2.3 KiB: 1,600 for the inputs \+ 800 for intermediates\) "
+        r"but the budget allows 100 bytes"
+    )
+    with pytest.raises(MemoryBudgetError, match=message):
         co.random_jacobians([10, 10, 10], budget=100)
 
 
@@ -203,8 +207,6 @@ def test_execute_refuses_intermediates_over_the_budget():
 
 
 def test_default_budget_is_a_fraction_of_available_memory(monkeypatch):
-    ex = importlib.import_module("chainopt.execution.executor")
-
     monkeypatch.setattr(budget_module, "available_memory", lambda: (4 * BUDGET_FLOOR, "test"))
     check_memory(MemoryEstimate(0, 2 * BUDGET_FLOOR, 8))  # exactly half: allowed
     with pytest.raises(MemoryBudgetError, match=r"0.5 of the 256.0 MiB available per test\)"):

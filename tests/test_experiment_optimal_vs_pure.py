@@ -34,7 +34,9 @@ def test_quick_main_writes_csv_png_markdown_and_closes_its_figure(quick):
 def test_csv_has_every_family_and_length_with_exact_costs(quick):
     out, _ = quick
     df = pd.read_csv(out / "optimal_vs_pure.csv")
-    expected = len(optimal_vs_pure.FAMILIES) * len(optimal_vs_pure.QUICK_FACTORS) * optimal_vs_pure.QUICK_CHAINS_PER_LENGTH
+    expected = (
+        len(optimal_vs_pure.FAMILIES) * len(optimal_vs_pure.QUICK_FACTORS) * optimal_vs_pure.QUICK_CHAINS_PER_LENGTH
+    )
     assert len(df) == expected
     assert list(dict.fromkeys(df["family"])) == list(optimal_vs_pure.FAMILIES)
     assert set(df["factors"]) == set(optimal_vs_pure.QUICK_FACTORS)

@@ -148,7 +148,8 @@ def test_parameters_are_read_only():
 
 def test_errors_name_the_bad_value():
     net = mlp([3, 4, 2], seed=0)
-    with pytest.raises(ShapeError, match=r"x has float64 shape \(4,\) but the network needs a real vector of shape \(3,\)"):
+    message = r"x has float64 shape \(4,\) but the network needs a real vector of shape \(3,\)"
+    with pytest.raises(ShapeError, match=message):
         net(np.ones(4))
     with pytest.raises(ShapeError, match=r"x has .* shape \(3, 1\)"):
         net.jacobians(np.ones((3, 1)))
@@ -158,7 +159,8 @@ def test_errors_name_the_bad_value():
         net.jvp(np.ones(3), np.ones(2))
     with pytest.raises(ShapeError, match=r"u has"):
         net.vjp(np.ones(3), np.ones(3))
-    with pytest.raises(ShapeError, match=r"layer 2 \(Dense\(5 -> 2\)\) takes 5 inputs but layer 1 \(Dense\(3 -> 4\)\) gives 4"):
+    message = r"layer 2 \(Dense\(5 -> 2\)\) takes 5 inputs but layer 1 \(Dense\(3 -> 4\)\) gives 4"
+    with pytest.raises(ShapeError, match=message):
         Network([Dense(np.ones((4, 3))), Dense(np.ones((2, 5)))])
     with pytest.raises(ShapeError, match="at least one layer"):
         Network([])

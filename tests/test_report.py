@@ -47,7 +47,7 @@ def test_text_report_header_and_steps():
     assert "5.71x over both pure modes" in text
     assert "optimal plan:  (A4 A3) (A2 A1)" in text
     # header labels are right-aligned: every colon in the header block lines up
-    header = lines[: lines.index(next(l for l in lines if l.startswith("---")))]
+    header = lines[: lines.index(next(line for line in lines if line.startswith("---")))]
     assert len({line.index(":") for line in header}) == 1
     assert lines[-1].split()[-2:] == ["100,000", "2,100,000"]
 

@@ -108,7 +108,8 @@ def test_strategies_that_disagree_are_an_error(monkeypatch):
         return out * 1.001 if str(plan).startswith("A4 (") else out
 
     monkeypatch.setattr(workloads, "execute", wrong_fwd)
-    with pytest.raises(ResultMismatchError, match=r"strategy 'fwd' \(A4 \(A3 \(A2 A1\)\)\) disagrees with the reference"):
+    message = r"strategy 'fwd' \(A4 \(A3 \(A2 A1\)\)\) disagrees with the reference"
+    with pytest.raises(ResultMismatchError, match=message):
         co.benchmark(DIMS, repeats=1, peak_size=None)
 
 
@@ -120,7 +121,8 @@ def test_rounding_differences_are_not_mismatches():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"strategies": ["fwd", "fastest"]}, UnknownStrategyError, "unknown strategy 'fastest'; choose one of: fwd, bwd, optimal, brute, multi_dot"),
+    ({"strategies": ["fwd", "fastest"]}, UnknownStrategyError,
+     "unknown strategy 'fastest'; choose one of: fwd, bwd, optimal, brute, multi_dot"),
     ({"strategies": []}, UnknownStrategyError, "no strategies"),
     ({"strategies": ["fwd", "fwd"]}, UnknownStrategyError, "twice"),
     ({"layers": "cnn"}, ChainoptError, "unknown layers 'cnn'; choose one of: random, mlp, resnet"),

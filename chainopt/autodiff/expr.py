@@ -166,11 +166,13 @@ def _unparse(tree) -> str:
             precedence = _BINOP_PRECEDENCE[type(node.op)]
             left, right = (precedence + 1, precedence) if isinstance(node.op, ast.Pow) else (precedence, precedence + 1)
             parens = context > precedence
-            stack += [(")", 0)] * parens + [(node.right, right), (f" {BINOPS[type(node.op)][0]} ", 0), (node.left, left)]
+            operator = f" {BINOPS[type(node.op)][0]} "
+            stack += [(")", 0)] * parens + [(node.right, right), (operator, 0), (node.left, left)]
             stack += [("(", 0)] * parens
         elif isinstance(node, ast.UnaryOp):
             parens = context > _FACTOR
-            stack += [(")", 0)] * parens + [(node.operand, _FACTOR), (UNARYOPS[type(node.op)][0], 0)] + [("(", 0)] * parens
+            stack += [(")", 0)] * parens + [(node.operand, _FACTOR), (UNARYOPS[type(node.op)][0], 0)]
+            stack += [("(", 0)] * parens
         elif isinstance(node, ast.Call):
             stack.append((")", 0))
             for i, arg in enumerate(reversed(node.args)):

@@ -112,21 +112,26 @@ class Node:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of the node's value (``()`` for a scalar)."""
         return shape_of(self.value)
 
     @property
     def ndim(self) -> int:
+        """The number of axes of the node's value."""
         return len(self.shape)
 
     @property
     def size(self) -> int:
+        """The number of entries of the node's value."""
         return math.prod(self.shape)
 
     @property
     def T(self):
+        """The transpose, a new node (see :func:`transpose`)."""
         return transpose(self)
 
     def sum(self, axis=None):
+        """The sum over ``axis`` (all entries by default), a new node (see :func:`sum`)."""
         return sum(self, axis)
 
     def __repr__(self) -> str:
@@ -321,7 +326,9 @@ def matmul(a, b):
     av, bv = value_of(a), value_of(b)
     a2, b2 = _as_matrix(av, "left"), _as_matrix(bv, "right")
     if a2.shape[1] != b2.shape[0]:
-        raise ShapeError(f"matmul: shapes {shape_of(av)} @ {shape_of(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})")
+        raise ShapeError(
+            f"matmul: shapes {shape_of(av)} @ {shape_of(bv)} do not chain ({a2.shape[1]} != {b2.shape[0]})"
+        )
     out = np.matmul(av, bv)
     shape, a_shape, b_shape = np.shape(out), shape_of(av), shape_of(bv)
     (m, p), q = a2.shape, b2.shape[1]

@@ -123,8 +123,10 @@ def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryE
 
 
 def check_chain_fits(source: str, dims, activation, budget) -> None:
+    """Refuse a chain whose sweeps would need more than ``budget`` bytes or more than MAX_SWEEP_MADDS multiply-adds."""
     estimate, madds = chain_sweep_needs(dims, activation=activation)
-    check_memory(estimate, budget, what=f"{source} (weights and biases + {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps)")
+    what = f"{source} (weights and biases + {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps)"
+    check_memory(estimate, budget, what=what)
     if madds > MAX_SWEEP_MADDS:
         raise ChainoptError(
             f"{source} would take {madds:,} multiply-adds in its {dims[0]:,} tangent and {dims[-1]:,} adjoint sweeps, "

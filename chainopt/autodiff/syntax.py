@@ -124,13 +124,15 @@ def _check(node, source: str, top_tuple_ok: bool) -> None:
                 raise _refuse(f"{sub.func.id} with {len(sub.args)} argument(s) and {len(sub.keywords)} keyword(s)",
                               sub, source, "each function takes exactly one argument")
         elif kind is ast.Tuple:
-            raise _refuse("a tuple inside an expression", sub, source, "only the last expression may be a tuple of outputs")
+            raise _refuse(
+                "a tuple inside an expression", sub, source, "only the last expression may be a tuple of outputs"
+            )
         else:
             raise _refuse(_REFUSED.get(kind, kind.__name__), sub, source)
 
 
 def parse(source: str) -> Program:
-    """Parse and validate ``source`` (or the name of one of :data:`EXAMPLES`).
+    r"""Parse and validate ``source`` (or the name of one of :data:`EXAMPLES`).
 
     Whitespace around each line is ignored (``" -x*y"`` is ``"-x*y"``). A
     name may be assigned once, and never an input's (a name read before it
@@ -144,7 +146,7 @@ def parse(source: str) -> Program:
 
     Examples
     --------
-    >>> parse("  y = x**2 \\n f = -y ").free_names
+    >>> parse("  y = x**2 \n f = -y ").free_names
     ('x',)
     >>> parse("x = 2*x")
     Traceback (most recent call last):
@@ -179,7 +181,11 @@ def parse(source: str) -> Program:
         elif isinstance(stmt, ast.Expr) and last:
             target, expr = None, stmt.value
         elif isinstance(stmt, (ast.Assign, ast.Expr)):
-            what = "an assignment to several targets" if isinstance(stmt, ast.Assign) else "an expression before the last statement"
+            what = (
+                "an assignment to several targets"
+                if isinstance(stmt, ast.Assign)
+                else "an expression before the last statement"
+            )
             raise _refuse(what, stmt, text, "write assignments 'name = expression', then optionally the output")
         else:
             raise _refuse(_REFUSED.get(type(stmt), type(stmt).__name__), stmt, text)

@@ -1,1 +1,1 @@
-"""The benchmark: what is timed (workloads), how (harness), checked (check), returned (result), and where (environment)."""
+"""The benchmark: what is timed (workloads), how (harness), checked (check), returned (result), where (environment)."""

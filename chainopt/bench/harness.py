@@ -16,8 +16,8 @@ that disagree beyond rounding raise :class:`~chainopt.ResultMismatchError`
 :class:`~chainopt.bench.result.BenchmarkResult`.
 
 The machine is recorded with the results (:func:`chainopt.bench.environment.machine_info`:
-CPU, versions, the BLAS library and its thread count), and the peak matmul rate measured in the same run by a large square
-product of the benchmark's dtype, so every row can say which fraction of peak it reached.
+CPU, versions, the BLAS library and its thread count), and the peak matmul rate measured in the same run by a
+large square product of the benchmark's dtype, so every row can say which fraction of peak it reached.
 
 pandas is imported lazily (by :mod:`chainopt.bench.result`): the core
 (``chain``, ``plan``, ``strategies``, ``execute``) imports numpy only.
@@ -193,7 +193,9 @@ def time_interleaved(
     return times
 
 
-def check_spread(times: Mapping[str, Sequence[float]], *, limit: float = SPREAD_LIMIT, stacklevel: int = 2) -> list[str]:
+def check_spread(
+    times: Mapping[str, Sequence[float]], *, limit: float = SPREAD_LIMIT, stacklevel: int = 2
+) -> list[str]:
     """Warn (:class:`TimingSpreadWarning`) for every name whose slowest time is over ``limit`` x its fastest.
 
     Returns the names warned about.

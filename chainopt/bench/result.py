@@ -161,7 +161,8 @@ class BenchmarkResult:
             ("layers", self.layers),
             ("dtype", self.dtype),
             ("repeats", f"{self.repeats} per strategy, interleaved and rotated"
-                        f"{', each primed by an untimed call' if self.prime else ''}; {self.warmup} warm-up round(s) first"),
+                        f"{', each primed by an untimed call' if self.prime else ''}; "
+                        f"{self.warmup} warm-up round(s) first"),
             ("calls per repeat", ", ".join(f"{n} {k}" for n, k in
                                            self.times.groupby("strategy", sort=False)["number"].first().items())),
         ]

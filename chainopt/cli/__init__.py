@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
             "(from the input side), reverse mode (from the output side) or the cheapest bracketing. "
             "With no command, prints cost reports for two built-in chains. " + DIMS_HELP
         ),
-        epilog="examples: chainopt   |   chainopt cost 100 1000 10 1000 100   |   chainopt cost 784,512,256,10,1 --format json",
+        epilog=(
+            "examples: chainopt   |   chainopt cost 100 1000 10 1000 100   |   "
+            "chainopt cost 784,512,256,10,1 --format json"
+        ),
     )
     parser.set_defaults(run=cost.run_default)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ChainoptArgumentParser)

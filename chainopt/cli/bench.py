@@ -64,7 +64,9 @@ def add_parser(subparsers) -> None:
         ),
     )
     p.add_argument("dims", nargs="+", metavar="DIM", help="the chain's dims, input first")
-    p.add_argument("--layers", "-l", choices=LAYER_KINDS, default="random", help="where the Jacobians come from (default: random)")
+    p.add_argument(
+        "--layers", "-l", choices=LAYER_KINDS, default="random", help="where the Jacobians come from (default: random)"
+    )
     p.add_argument("--repeats", "-r", type=int, default=7, metavar="N", help="timed repeats per strategy (default: 7)")
     p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed warm-up rounds (default: 1)")
     p.add_argument(
@@ -93,6 +95,7 @@ def _looks_long(dims, repeats: int, peak_size: int) -> bool:
 
 
 def run_bench(args) -> int:
+    """``chainopt bench``: time the strategies on the chain and print the result; returns the exit code."""
     from chainopt.bench.harness import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
     from chainopt.core.chain import Chain
     from chainopt.execution import MULTI_DOT_MAX_FACTORS

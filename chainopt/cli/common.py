@@ -35,7 +35,7 @@ class ChainoptArgumentParser(argparse.ArgumentParser):
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0."""
+    """Argparse type: a whole number >= 0."""
     if not re.fullmatch(r"\d+", text, flags=re.ASCII):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
     return int(text)

@@ -28,7 +28,10 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("dims", nargs="+", metavar="DIM", help="the chain's dims, input first")
     p.add_argument(
-        "--strategy", "-s", default="optimal", help=f"plan whose steps are listed: {', '.join(STRATEGIES)} (default: optimal)"
+        "--strategy",
+        "-s",
+        default="optimal",
+        help=f"plan whose steps are listed: {', '.join(STRATEGIES)} (default: optimal)",
     )
     add_format_option(p)
     p.add_argument(
@@ -43,6 +46,7 @@ DP_SECONDS_AT_2000 = 2.0
 
 
 def run_cost(args) -> int:
+    """``chainopt cost``: print the cost report of the chain; returns the exit code."""
     chain = Chain(parse_dims(args.dims))
     if chain.n_factors >= 1000:
         guess = DP_SECONDS_AT_2000 * (chain.n_factors / 2000) ** 3

@@ -32,6 +32,7 @@ class Progress:
         return f"[{bar}] {self.done}/{self.total} {elapsed:5.0f}s {message}"
 
     def __call__(self, message: str) -> None:
+        """Redraw the progress line with ``message``."""
         line = self._line(message)
         if self.tty:
             columns = shutil.get_terminal_size((100, 20)).columns
@@ -41,10 +42,12 @@ class Progress:
         self.stream.flush()
 
     def advance(self, message: str = "") -> None:
+        """Count one more step done and redraw the line."""
         self.done += 1
         self(message)
 
     def close(self) -> None:
+        """End the line on a terminal (no-op otherwise)."""
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()

@@ -11,7 +11,9 @@ from chainopt.errors import ChainoptError
 __all__ = ["add_parser", "run_sweep"]
 
 #: How to give an expression that starts with a minus (argparse would take it for an option).
-LEADING_MINUS = "an EXPR may start with '-' (\"-x*y\"); only a bare -x needs '--' in front: chainopt sweep --at x=1 -- -x"
+LEADING_MINUS = (
+    "an EXPR may start with '-' (\"-x*y\"); only a bare -x needs '--' in front: chainopt sweep --at x=1 -- -x"
+)
 
 
 def _add_options(p) -> None:
@@ -78,7 +80,10 @@ class _TailParser(argparse.ArgumentParser):
 
 
 def _options_after_expr(args) -> None:
-    """``chainopt sweep -- EXPR --at x=1``: after ``--`` argparse passes every word as EXPR; read the rest as options."""
+    """``chainopt sweep -- EXPR --at x=1``: after ``--`` argparse passes every word as EXPR.
+
+    Read the words after the first as options.
+    """
     args.expr, *rest = args.expr
     if rest:
         tail = _TailParser(prog="chainopt sweep", add_help=False)
@@ -87,6 +92,7 @@ def _options_after_expr(args) -> None:
 
 
 def run_sweep(args) -> int:
+    """``chainopt sweep``: print the sweep or Jacobian report of the expression; returns the exit code."""
     from chainopt.autodiff.expr import parse_point
     from chainopt.autodiff.layered import parse_chain_example
     from chainopt.cli.bench import parse_bytes
@@ -101,7 +107,9 @@ def run_sweep(args) -> int:
         return 0
     for option, value in (("--activation", args.activation), ("--budget", args.budget)):
         if value is not None:
-            raise ChainoptError(f"{option} {value} applies only to chain:n_1,...,n_N, not to the expression {args.expr!r}")
+            raise ChainoptError(
+                f"{option} {value} applies only to chain:n_1,...,n_N, not to the expression {args.expr!r}"
+            )
     report = sweep_report(args.expr, point, all_nodes=args.all_nodes)
     if not args.jacobian:
         print(report.format(args.format))

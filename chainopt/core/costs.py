@@ -37,7 +37,8 @@ def mul_cost(rows: int, inner: int, cols: int, *, left_diagonal: bool = False, r
 
     Examples
     --------
-    >>> mul_cost(10, 100, 5), mul_cost(8, 8, 3, left_diagonal=True), mul_cost(8, 8, 8, left_diagonal=True, right_diagonal=True)
+    >>> (mul_cost(10, 100, 5), mul_cost(8, 8, 3, left_diagonal=True),
+    ...  mul_cost(8, 8, 8, left_diagonal=True, right_diagonal=True))
     (5000, 24, 8)
     """
     if left_diagonal and right_diagonal:

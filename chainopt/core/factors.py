@@ -328,7 +328,7 @@ def _read_naumann(text: str, origin: str) -> tuple[Factor, ...]:
 
 
 def read_factors(source) -> tuple[Factor, ...]:
-    """Read a chain's factors from a path or from text.
+    r"""Read a chain's factors from a path or from text.
 
     Three formats, told apart by the file's extension (``.csv``, ``.json``)
     or else by the content:
@@ -353,9 +353,9 @@ def read_factors(source) -> tuple[Factor, ...]:
 
     Examples
     --------
-    >>> [(f.n_in, f.n_out, f.tangent) for f in read_factors("2\\n4 2 100\\n8 4 100\\n")]
+    >>> [(f.n_in, f.n_out, f.tangent) for f in read_factors("2\n4 2 100\n8 4 100\n")]
     [(2, 4, 100), (4, 8, 100)]
-    >>> read_factors("n_in,n_out,given\\n3,3,true\\n")[0].tangent
+    >>> read_factors("n_in,n_out,given\n3,3,true\n")[0].tangent
     9
     >>> read_factors('[{"n_in": 2, "n_out": 2, "tangent": 1, "adjoint": 1, "diagonal": true}]')[0].diagonal
     True

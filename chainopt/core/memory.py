@@ -47,7 +47,9 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def refuse_over_budget(estimate: MemoryEstimate, budget: int, *, what: str = "this computation", origin: str = "") -> None:
+def refuse_over_budget(
+    estimate: MemoryEstimate, budget: int, *, what: str = "this computation", origin: str = ""
+) -> None:
     """Raise :class:`MemoryBudgetError` if ``estimate.total`` exceeds ``budget`` bytes.
 
     ``origin`` says where the budget came from, e.g. ``", 0.5 of the 8.0 GiB available"``.

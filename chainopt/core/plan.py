@@ -279,9 +279,9 @@ class Plan:
         factor = f[lo]
         cost, mode = self._acc(factor)
         seeds = (1 if factor.diagonal else factor.n_in) if mode == "TAN" else (1 if factor.diagonal else factor.n_out)
-        return Step(index, f"F{lo + 1}", "", factor.shape, (factor.n_in, seeds) if mode == "TAN" else (seeds, factor.n_out),
-                    shape, cost, (lo + 1, lo + 1, lo + 1), op="ACC", mode=mode,
-                    tape=factor.tape if mode == "ADJ" else 0)
+        seeded = (factor.n_in, seeds) if mode == "TAN" else (seeds, factor.n_out)
+        return Step(index, f"F{lo + 1}", "", factor.shape, seeded, shape, cost, (lo + 1, lo + 1, lo + 1),
+                    op="ACC", mode=mode, tape=factor.tape if mode == "ADJ" else 0)
 
     def _acc(self, factor: Factor) -> tuple[int, str]:
         fits = self.memory_limit is None or factor.tape <= self.memory_limit

@@ -132,7 +132,7 @@ def _multi_dot_unchecked(arrays: list) -> np.ndarray:
 
 
 def multi_dot(mats: Sequence, *, check_finite: bool = True) -> np.ndarray:
-    """numpy's ``multi_dot`` on Jacobians given in layer order: the baseline.
+    """NumPy's ``multi_dot`` on Jacobians given in layer order: the baseline.
 
     ``np.linalg.multi_dot`` picks an optimal order itself and multiplies
     with ``np.dot``; it takes the written order, so this converts with

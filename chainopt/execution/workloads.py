@@ -16,7 +16,7 @@ __all__ = ["seeded_rng", "random_jacobians"]
 
 
 def seeded_rng(seed) -> np.random.Generator:
-    """numpy's ``default_rng(seed)`` for a seed that is ``None``, an int >= 0, a SeedSequence or a Generator.
+    """NumPy's ``default_rng(seed)`` for a seed that is ``None``, an int >= 0, a SeedSequence or a Generator.
 
     Raises
     ------

@@ -23,7 +23,9 @@ EXPERIMENTS = {
         "chainopt.experiments.predicted_vs_measured", "Predicted multiply-adds vs measured time",
         "predicted_vs_measured.md",
     ),
-    "notes_claim": ("chainopt.experiments.notes_claim", "The notes' claim: n_1 = 1 makes FWD optimal", "notes_claim.md"),
+    "notes_claim": (
+        "chainopt.experiments.notes_claim", "The notes' claim: n_1 = 1 makes FWD optimal", "notes_claim.md",
+    ),
     "bench": ("chainopt.experiments.bench_shapes", "Executing the orders on real Jacobians", "bench.md"),
     "dp_scaling": ("chainopt.experiments.dp_scaling", "The exact DP: time vs chain length", "dp_scaling.md"),
 }
@@ -97,7 +99,9 @@ def run_script(name: str, description: str | None = None, argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the experiment (default: 0)")
     args = parser.parse_args(argv)
     try:
-        result = module.main(args.out, args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+        result = module.main(
+            args.out, args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr, flush=True)
+        )
     except ChainoptError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -103,7 +103,9 @@ def _overhead(dims, layers, *, seed, repeats, min_time):
         "execute_checked": lambda: execute(p, mats, budget=budget),
     }
     if not np.array_equal(funcs["bare"](), funcs["execute"]()):
-        raise ResultMismatchError(f"the bare @ calls and execute differ for {p}: the same products in the same order must agree exactly")
+        raise ResultMismatchError(
+            f"the bare @ calls and execute differ for {p}: the same products in the same order must agree exactly"
+        )
     times = time_interleaved(funcs, repeats=repeats, warmup=1, number=autorange(funcs, min_time))
     return {name: statistics.median(ts) for name, ts in times.items()}
 
@@ -267,7 +269,8 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         f"- optimal's median within {100 * OPTIMAL_SLACK:.0f}% of the fastest of fwd, bwd and multi_dot: "
         + verdict(opt_met, n)
         + ("" if not missed_opt else "; missed on " + ", ".join(
-            f"{c['shape']}/{c['layers']} ({_pct(c['optimal_vs_fastest_rival'])} vs {c['fastest_rival']})" for c in missed_opt)),
+            f"{c['shape']}/{c['layers']} ({_pct(c['optimal_vs_fastest_rival'])} vs {c['fastest_rival']})"
+            for c in missed_opt)),
         f"- executor overhead over the bare sequence of `@` calls under {100 * OVERHEAD_LIMIT:.0f}% "
         "(`execute(plan, mats, check_finite=False)`, what the harness times): " + verdict(ovh_met, n)
         + ("" if not missed_ovh else "; missed on " + ", ".join(

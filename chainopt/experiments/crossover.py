@@ -118,7 +118,9 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
                 progress(f"crossover: timing {name} n_1={n_in}")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TimingSpreadWarning)
-                result = benchmark(dims, strategies=("fwd", "bwd", "optimal"), repeats=repeats, seed=seed, peak_size=None)
+                result = benchmark(
+                    dims, strategies=("fwd", "bwd", "optimal"), repeats=repeats, seed=seed, peak_size=None
+                )
             noisy = [str(w.message) for w in caught if issubclass(w.category, TimingSpreadWarning)]
             for row in result.summary.to_dict("records"):
                 rows.append(
@@ -190,9 +192,11 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     for ax, name in zip(axes, sweep_names):
         plot_crossover_sweep(
             predicted, name, n_out, widths=INTERIORS[name], crossover=predicted_crossover(INTERIORS[name], n_out),
-            measured=measured, measured_crossover=None if measured is None else measured_crossover(measured, name), ax=ax,
+            measured=measured, measured_crossover=None if measured is None else measured_crossover(measured, name),
+            ax=ax,
         )
-    fig.suptitle(f"FWD vs BWD along n_1 at n_N = {n_out}" + (": predicted lines, measured markers" if measured is not None else ""))
+    markers = ": predicted lines, measured markers" if measured is not None else ""
+    fig.suptitle(f"FWD vs BWD along n_1 at n_N = {n_out}" + markers)
     paths.append(save_figure(fig, out / "crossover_sweep.png"))
 
     names = list(INTERIORS)
@@ -213,7 +217,11 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
         crossovers[name] = {
             "interior": interior,
             "predicted": predicted_crossover(interior, n_out),
-            "measured": measured_crossover(measured, name) if measured is not None and name in MEASURED_INTERIORS else None,
+            "measured": (
+                measured_crossover(measured, name)
+                if measured is not None and name in MEASURED_INTERIORS
+                else None
+            ),
         }
     top = predicted.loc[predicted["saving"].idxmax()]
     best_saving = plain(top.to_dict())
@@ -221,7 +229,9 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
 
     uniform = crossovers["uniform"]
     moved = ", ".join(
-        f"{name} {_fmt_crossover(c['predicted'])}" for name, c in crossovers.items() if name in ("widening", "narrowing")
+        f"{name} {_fmt_crossover(c['predicted'])}"
+        for name, c in crossovers.items()
+        if name in ("widening", "narrowing")
     )
     measured_note = ""
     if measured is not None:
@@ -231,7 +241,8 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
         ) + "."
     reading = (
         f"At n_N = {n_out}, FWD beats BWD below n_1* = {_fmt_crossover(uniform['predicted'])} for a uniform interior "
-        f"(exactly n_1 = n_N, as the closed forms say) and the crossover moves with the interior's end widths: {moved}; "
+        f"(exactly n_1 = n_N, as the closed forms say) and the crossover moves with the interior's end widths: "
+        f"{moved}; "
         f"a symmetric bottleneck leaves it at n_1 = n_N but lets the optimum beat both modes by up to "
         f"{per_interior['bottleneck']:,.1f}x.{measured_note}"
     )

@@ -201,7 +201,10 @@ def counterexamples(df, smallest: int = 3):
 
 def _cost_rows(rows):
     """The per-mode cost column names differ; rename both to 'pure mode cost' for one table."""
-    return [{("pure mode cost" if k.endswith(" cost") and k != "optimal cost" else k): v for k, v in r.items()} for r in rows]
+    return [
+        {("pure mode cost" if k.endswith(" cost") and k != "optimal cost" else k): v for k, v in r.items()}
+        for r in rows
+    ]
 
 
 def _spread(by_range) -> str:

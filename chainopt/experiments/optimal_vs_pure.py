@@ -1,4 +1,4 @@
-"""How much does the optimal bracketing save over the better pure mode?
+"""How much the optimal bracketing saves over the better pure mode.
 
 For many seeded random chains the experiment computes the exact multiply-adds
 of forward mode, reverse mode and the optimal bracketing, and the **saving**

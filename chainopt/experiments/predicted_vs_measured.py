@@ -143,7 +143,10 @@ def inversions(df, margin: float = NOISE_MARGIN):
                 )
     return pd.DataFrame(
         rows,
-        columns=["chain", "plan", "multiply_adds", "median_s", "faster_plan", "faster_multiply_adds", "faster_median_s", "slowdown"],
+        columns=[
+            "chain", "plan", "multiply_adds", "median_s",
+            "faster_plan", "faster_multiply_adds", "faster_median_s", "slowdown",
+        ],
     )
 
 
@@ -189,8 +192,10 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     reading = (
         f"Over {len(df)} timed plans of {df['chain'].nunique()} chains, the rank correlation between multiply-adds "
         f"and median time is {fit['spearman']:.3f}; a straight-line fit gives {fit['gflops_fit']:,.1f} GFLOP/s "
-        f"with {fit['overhead_s'] * 1e6:,.0f} us fixed overhead (median point rate {fit['gflops_median']:,.1f} GFLOP/s). "
-        f"The plan with the fewest multiply-adds was also the fastest in {n_fastest_fewest} of {len(per_chain)} chains; "
+        f"with {fit['overhead_s'] * 1e6:,.0f} us fixed overhead "
+        f"(median point rate {fit['gflops_median']:,.1f} GFLOP/s). "
+        f"The plan with the fewest multiply-adds was also the fastest in {n_fastest_fewest} of {len(per_chain)} "
+        "chains; "
         f"{len(inv)} plan{'s' * (len(inv) != 1)} ran more than {NOISE_MARGIN - 1:.0%} slower than a plan of the "
         "same chain with more multiply-adds."
     )

@@ -81,7 +81,9 @@ def mlp(widths: Sequence[int], activation: str = "tanh", seed=0, *, dtype=np.flo
     return Network(layers)
 
 
-def resnet(width: int, depth: int, seed=0, *, activation: str = "tanh", hidden: int | None = None, dtype=np.float64) -> Network:
+def resnet(
+    width: int, depth: int, seed=0, *, activation: str = "tanh", hidden: int | None = None, dtype=np.float64
+) -> Network:
     """A seeded stack of ``depth`` residual blocks ``x -> x + A^T p(A x)`` on ``R^width``.
 
     ``A`` is ``(hidden, width)`` (``hidden`` defaults to ``width``), normal with

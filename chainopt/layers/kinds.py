@@ -75,22 +75,28 @@ class Dense:
 
     @property
     def n_in(self) -> int:
+        """Input size, ``W.shape[1]``."""
         return self.W.shape[1]
 
     @property
     def n_out(self) -> int:
+        """Output size, ``W.shape[0]``."""
         return self.W.shape[0]
 
     def __call__(self, x):
+        """``W x + b``."""
         return self.W @ x + self.b
 
     def jacobian(self, x):
+        """The Jacobian ``W`` (the same at every ``x``)."""
         return self.W
 
     def jvp(self, x, v):
+        """``J v = W v``."""
         return self.W @ v
 
     def vjp(self, x, u):
+        """``J^T u = W^T u``."""
         return self.W.T @ u
 
     def __repr__(self) -> str:
@@ -118,23 +124,29 @@ class Elementwise:
 
     @property
     def n_in(self) -> int:
+        """Input size, ``n``."""
         return self.n
 
     @property
     def n_out(self) -> int:
+        """Output size, ``n``."""
         return self.n
 
     def __call__(self, x):
+        """``p(x)``, entry by entry."""
         return self.activation.f(x)
 
     def jacobian(self, x):
+        """The Jacobian ``diag(p'(x))`` as a dense matrix."""
         return np.diag(self.activation.df(x))
 
     def jvp(self, x, v):
+        """``J v = p'(x) * v``, row by row for a matrix ``v``."""
         d = self.activation.df(x)
         return d * v if np.ndim(v) == 1 else d[:, None] * v
 
     def vjp(self, x, u):
+        """``J^T u``, equal to ``J u`` (the Jacobian is diagonal)."""
         return self.jvp(x, u)  # diagonal, so symmetric
 
     def __repr__(self) -> str:
@@ -170,25 +182,31 @@ class Residual:
 
     @property
     def n_in(self) -> int:
+        """Input size, ``A.shape[1]``."""
         return self.A.shape[1]
 
     @property
     def n_out(self) -> int:
+        """Output size, ``A.shape[1]`` (the same as the input)."""
         return self.A.shape[1]
 
     def __call__(self, x):
+        """``x + A^T p(A x)``."""
         return x + self.A.T @ self.activation.f(self.A @ x)
 
     def jacobian(self, x):
+        """The Jacobian ``I + A^T diag(p'(A x)) A``."""
         d = self.activation.df(self.A @ x)
         return np.eye(self.n_in, dtype=self.A.dtype) + self.A.T @ (d[:, None] * self.A)
 
     def jvp(self, x, v):
+        """``J v``, without forming ``J``."""
         d = self.activation.df(self.A @ x)
         inner = self.A @ v
         return v + self.A.T @ (d * inner if np.ndim(v) == 1 else d[:, None] * inner)
 
     def vjp(self, x, u):
+        """``J^T u``, equal to ``J u`` (the Jacobian is symmetric)."""
         return self.jvp(x, u)
 
     def __repr__(self) -> str:

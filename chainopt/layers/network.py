@@ -69,6 +69,7 @@ class Network:
 
     @property
     def chain(self) -> Chain:
+        """The :class:`Chain` of :attr:`dims`."""
         return Chain(self.dims)
 
     def _check_point(self, x) -> np.ndarray:
@@ -88,6 +89,7 @@ class Network:
         return v
 
     def __call__(self, x):
+        """The network's output at ``x``, layer after layer."""
         x = self._check_point(x)
         for layer in self.layers:
             x = layer(x)

@@ -1,1 +1,1 @@
-"""Reports: a header of label/value pairs plus tidy tables (cost, sweep), all rendered by :mod:`chainopt.report.render`."""
+"""Reports: a header of label/value pairs plus tidy tables (cost, sweep), rendered by :mod:`chainopt.report.render`."""

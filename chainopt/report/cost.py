@@ -46,8 +46,8 @@ def compare(chain, strategies: Sequence[str] = COMPARED):
     -------
     pandas.DataFrame
         Columns ``strategy``, ``cost`` (multiply-adds, exact), ``ratio`` (cost
-        over the optimal cost, a float rounded once from the exact fraction), ``peak_memory`` (matrix entries), ``depth``,
-        ``steps`` and ``plan`` (the bracketing as text).
+        over the optimal cost, a float rounded once from the exact fraction), ``peak_memory`` (matrix entries),
+        ``depth``, ``steps`` and ``plan`` (the bracketing as text).
 
     Examples
     --------
@@ -144,6 +144,7 @@ class CostReport:
         else:
             pure = f"{self.better_pure.upper()}, {_ratio(worse, better):,.2f}x cheaper than the other"
         plan_cost = self.plan.cost
+        over = "both pure modes" if self.better_pure == "tie" else self.better_pure.upper()
         rows = [
             ("chain", f"{_short_chain(c)}  ({c.n_factors:,} factor{'s' * (c.n_factors != 1)})"),
             ("Jacobian", f"{n_out} x {n_in}, {kind}"),
@@ -151,11 +152,12 @@ class CostReport:
             ("BWD cost", f"{self.bwd_cost:,}"),
             ("optimal cost", f"{self.optimal_cost:,}"),
             ("better pure mode", pure),
-            ("optimal speed-up", f"{self.speedup:,.2f}x over {'both pure modes' if self.better_pure == 'tie' else self.better_pure.upper()}"),
+            ("optimal speed-up", f"{self.speedup:,.2f}x over {over}"),
             (f"{self.strategy} plan", str(self.plan) if len(str(self.plan)) <= 200 else "(long; see steps)"),
         ]
         if self.strategy != "optimal":
-            rows.append((f"{self.strategy} cost", f"{plan_cost:,} ({_ratio(plan_cost, self.optimal_cost):,.2f}x optimal)"))
+            ratio = _ratio(plan_cost, self.optimal_cost)
+            rows.append((f"{self.strategy} cost", f"{plan_cost:,} ({ratio:,.2f}x optimal)"))
         rows += [
             ("peak memory", f"{self.plan.peak_memory:,} entries in intermediates"),
         ]

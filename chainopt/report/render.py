@@ -146,6 +146,7 @@ class Column:
     align: str | None = None
 
     def cell(self, row) -> str:
+        """The text of this column's cell in ``row``."""
         value = row[self.key]
         return self.fmt(value) if callable(self.fmt) else format(value, self.fmt)
 

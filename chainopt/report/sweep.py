@@ -91,10 +91,12 @@ class SweepReport:
 
     @property
     def input_names(self) -> list[str]:
+        """The input names, in the order of the traced inputs."""
         return [self.evaluation.names[x] for x in self.evaluation.trace.inputs]
 
     @property
     def output_names(self) -> list[str]:
+        """The output names, in the order of the traced outputs."""
         return [self.evaluation.names[y] for y in self.evaluation.trace.outputs]
 
     def derivative(self, output: str, wrt: str, *, by: str = "adjoint") -> float:
@@ -120,6 +122,7 @@ class SweepReport:
         return rows
 
     def header(self) -> list[tuple[str, str]]:
+        """The header block: (label, value) pairs for the expression, point, values, derivatives, sweeps."""
         ev = self.evaluation
         source = ev.program.source
         example = next((f"{k}: {d}" for k, (p, d) in EXAMPLES.items() if p == source), None)
@@ -128,8 +131,10 @@ class SweepReport:
         pairs += [("value", ", ".join(f"{f} = {_num(y.value)}" for f, y in zip(self.output_names, ev.trace.outputs)))]
         derivs = [f"d{f}/d{x} = {_num(self.derivative(f, x))}" for f in self.output_names for x in self.input_names]
         pairs.append(("derivative" + "s" * (len(derivs) > 1), ", ".join(derivs)))
-        pairs.append(("tangent sweeps", f"{len(self.tangents)} (one per input), {_sweep_costs(self.tangents, self.input_names)}"))
-        pairs.append(("adjoint sweeps", f"{len(self.adjoints)} (one per output), {_sweep_costs(self.adjoints, self.output_names)}"))
+        tangent_costs = _sweep_costs(self.tangents, self.input_names)
+        adjoint_costs = _sweep_costs(self.adjoints, self.output_names)
+        pairs.append(("tangent sweeps", f"{len(self.tangents)} (one per input), {tangent_costs}"))
+        pairs.append(("adjoint sweeps", f"{len(self.adjoints)} (one per output), {adjoint_costs}"))
         return pairs
 
     def document(self) -> Document:
@@ -160,15 +165,19 @@ class SweepReport:
         )
 
     def to_text(self) -> str:
+        """The aligned text view: header, graph, tangent sweep and adjoint sweep tables."""
         return self.format("text")
 
     def to_markdown(self) -> str:
+        """Markdown: the header, then one table of the nodes."""
         return self.format("markdown")
 
     def to_csv(self) -> str:
+        """CSV of :meth:`node_rows`, one row per node."""
         return self.format("csv")
 
     def to_dict(self) -> dict:
+        """Every fact of the report as plain Python data."""
         return {
             "expression": self.evaluation.program.source,
             "at": dict(self.point),
@@ -180,6 +189,7 @@ class SweepReport:
         }
 
     def to_json(self) -> str:
+        """JSON of :meth:`to_dict`."""
         return self.format("json")
 
     def format(self, fmt: str = "text") -> str:
@@ -191,7 +201,9 @@ def _check_finite(report_rows, what):
     for r in report_rows:
         for k, v in r.items():
             if k.startswith("d") and "/" in k and not np.all(np.isfinite(v)):
-                raise NonFiniteError(f"{k.replace('x_k', r['node'])} = {v} at {what}: the derivative is not finite there")
+                raise NonFiniteError(
+                    f"{k.replace('x_k', r['node'])} = {v} at {what}: the derivative is not finite there"
+                )
 
 
 def sweep_report(source: str, point: Mapping[str, float], *, all_nodes: bool = False) -> SweepReport:
@@ -247,13 +259,15 @@ class JacobianReport:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """The Jacobian's ``(n_out, n_in)``."""
         return tuple(self.matrix.shape)
 
     def rows(self) -> list[dict]:
         """The cost table: one dict per quantity, FWD and BWD side by side, with its convention."""
         n_out, n_in = self.shape
         rows = [{"quantity": "counted by the sweeps", "fwd": sum(self.fwd_madds), "bwd": sum(self.bwd_madds),
-                 "convention": f"{_count(n_in, 'tangent sweep')} / {_count(n_out, 'adjoint sweep')}, unit seeds included"}]
+                 "convention": f"{_count(n_in, 'tangent sweep')} / {_count(n_out, 'adjoint sweep')}, "
+                               "unit seeds included"}]
         if self.dims is None:
             return rows
         dims = self.dims
@@ -265,17 +279,20 @@ class JacobianReport:
              "convention": "diagonal factors diag(p'(s)): one multiply-add per entry per sweep"},
             {"quantity": "chain model FWD / BWD", "fwd": fwd_cost(dims), "bwd": bwd_cost(dims),
              "convention": "Jacobians given: A_1 (A_{N-1}) is not multiplied by an identity seed"},
-            {"quantity": "identity seed product", "fwd": dims[0] * dims[0] * dims[1], "bwd": dims[-1] * dims[-1] * dims[-2],
+            {"quantity": "identity seed product",
+             "fwd": dims[0] * dims[0] * dims[1], "bwd": dims[-1] * dims[-1] * dims[-2],
              "convention": "n_1*n_1*n_2 (n_N*n_N*n_{N-1}): matrix-free model minus chain model"},
         ]
         return rows
 
     def header(self) -> list[tuple[str, str]]:
+        """The header block: (label, value) pairs for the function, shape, sweep costs and agreement."""
         n_out, n_in = self.shape
         fwd, bwd = sum(self.fwd_madds), sum(self.bwd_madds)
         kind = "tall" if n_out > n_in else "wide" if n_out < n_in else "square"
         cheaper = "tie" if fwd == bwd else (
-            f"{'FWD (tangent)' if fwd < bwd else 'BWD (adjoint)'}, {max(fwd, bwd) / max(min(fwd, bwd), 1):,.2f}x cheaper"
+            f"{'FWD (tangent)' if fwd < bwd else 'BWD (adjoint)'}, "
+            f"{max(fwd, bwd) / max(min(fwd, bwd), 1):,.2f}x cheaper"
         )
         pairs = [
             ("function", self.description),
@@ -287,7 +304,10 @@ class JacobianReport:
         ]
         if self.dims is not None:
             rows = {r["quantity"]: r for r in self.rows()}
-            ok = all(rows["counted by the sweeps"][m] == rows["matrix-free model"][m] + rows["activations"][m] for m in ("fwd", "bwd"))
+            ok = all(
+                rows["counted by the sweeps"][m] == rows["matrix-free model"][m] + rows["activations"][m]
+                for m in ("fwd", "bwd")
+            )
             pairs.append(("counted = model", f"{'yes' if ok else 'NO'}: counted = matrix-free model + activations"))
         return pairs
 
@@ -308,15 +328,19 @@ class JacobianReport:
         return Document(self.header(), [Table(rows, costs, notes=note), matrix], csv=rows, data=self.to_dict())
 
     def to_text(self) -> str:
+        """The aligned text view: header, cost table and (when small) the Jacobian."""
         return self.format("text")
 
     def to_markdown(self) -> str:
+        """Markdown: the header, then the cost table."""
         return self.format("markdown")
 
     def to_csv(self) -> str:
+        """CSV of :meth:`rows`, one row per quantity."""
         return self.format("csv")
 
     def to_dict(self) -> dict:
+        """Every fact of the report as plain Python data, the Jacobian included."""
         return {
             "function": self.description,
             "jacobian_shape": list(self.shape),
@@ -329,6 +353,7 @@ class JacobianReport:
         }
 
     def to_json(self) -> str:
+        """JSON of :meth:`to_dict`."""
         return self.format("json")
 
     def format(self, fmt: str = "text") -> str:

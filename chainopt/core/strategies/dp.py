@@ -124,7 +124,9 @@ def _dp_by_row(dims, budget: int | None = None) -> tuple[np.ndarray, np.ndarray]
     split = np.zeros((n, n), dtype=np.int64)
     # inner_dim[r, t] = dims[n - r - t], read from dims reversed and zero-padded.
     padded = np.concatenate([d[::-1], np.zeros(n, dtype=dtype)])
-    inner_dim = np.lib.stride_tricks.as_strided(padded, shape=(n + 1, n + 1), strides=padded.strides * 2, writeable=False)
+    inner_dim = np.lib.stride_tricks.as_strided(
+        padded, shape=(n + 1, n + 1), strides=padded.strides * 2, writeable=False
+    )
     work = np.empty(n * n // 4 + n, dtype=dtype)  # room for the largest diagonal's candidates
     rows = np.arange(n)
     for length in range(1, n):

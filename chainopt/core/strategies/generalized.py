@@ -352,14 +352,14 @@ def generalized_cost_table(factors, *, memory_limit=None, budget=None, exact=Non
 
 
 def preaccumulate(factors, memory_limit=None, *, budget=None) -> tuple[int, dict]:
-    """ACC every factor, then multiply them in the optimal (diagonal-aware) order.
+    r"""ACC every factor, then multiply them in the optimal (diagonal-aware) order.
 
     The same DP without TAN and ADJ; ties as in :func:`generalized_dp`.
 
     Examples
     --------
     >>> from chainopt.core.factors import read_factors
-    >>> preaccumulate(read_factors("3\\n3 3 29\\n1 3 14\\n2 1 7\\n"))[0]
+    >>> preaccumulate(read_factors("3\n3 3 29\n1 3 14\n2 1 7\n"))[0]
     123
     """
     cost, op, mid = _solve(factors, memory_limit, budget, eliminations=False)

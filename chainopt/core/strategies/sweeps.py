@@ -39,7 +39,7 @@ def _diag_prefix(factors):
 
 
 def global_tangent(factors, memory_limit=None) -> tuple[int, dict]:
-    """Forward mode ("fwd"): one tangent sweep from the input, ``(cost, nodes)``.
+    r"""Forward mode ("fwd"): one tangent sweep from the input, ``(cost, nodes)``.
 
     ``F_1`` is accumulated by its tangents (``n_1 t_1``, ``t_1`` if diagonal;
     free if given), then each next factor ``F_k`` extends ``J_{k-1..1}``: a
@@ -55,7 +55,7 @@ def global_tangent(factors, memory_limit=None) -> tuple[int, dict]:
     Examples
     --------
     >>> from chainopt.core.factors import read_factors
-    >>> global_tangent(read_factors("3\\n3 3 29\\n1 3 14\\n2 1 7\\n"))[0]
+    >>> global_tangent(read_factors("3\n3 3 29\n1 3 14\n2 1 7\n"))[0]
     150
     >>> global_tangent([784, 512, 256, 10, 1])[0]
     104775328
@@ -83,7 +83,7 @@ def global_tangent(factors, memory_limit=None) -> tuple[int, dict]:
 
 
 def global_adjoint(factors, memory_limit=None) -> tuple[int, dict]:
-    """Reverse mode ("bwd"): one adjoint sweep from the output, ``(cost, nodes)``.
+    r"""Reverse mode ("bwd"): one adjoint sweep from the output, ``(cost, nodes)``.
 
     The mirror image of :func:`global_tangent`: ``F_q`` is accumulated by its
     adjoints (``m_q a_q``; free if given), then each earlier ``F_k`` extends
@@ -101,7 +101,7 @@ def global_adjoint(factors, memory_limit=None) -> tuple[int, dict]:
     Examples
     --------
     >>> from chainopt.core.factors import read_factors
-    >>> global_adjoint(read_factors("3\\n3 3 29\\n1 3 14\\n2 1 7\\n"))[0]
+    >>> global_adjoint(read_factors("3\n3 3 29\n1 3 14\n2 1 7\n"))[0]
     100
     >>> global_adjoint([784, 512, 256, 10, 1])[0]
     535040
