@@ -18,10 +18,12 @@ Examples
 >>> ev = evaluate("notes1", {"x": 2.0})
 >>> [(ev.names[n], ev.definitions[n]) for n in ev.shown]
 [('x', 'input'), ('y', 'log(x)'), ('z', 'sqrt(y)'), ('p', 'y + z')]
->>> evaluate("x.real", {"x": 1.0})
+>>> evaluate("x.real", {"x": 1.0})  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-chainopt.errors.ExpressionError: attribute access is not allowed: 'x.real'; an expression may use numbers, variables, + - * / **, unary -, and the functions log, exp, sqrt, sin, cos, tan, tanh, sigmoid, relu, softplus, asinh
+chainopt.errors.ExpressionError: attribute access is not allowed: 'x.real';
+    an expression may use numbers, variables, + - * / **, unary -,
+    and the functions log, exp, sqrt, sin, cos, tan, tanh, sigmoid, relu, softplus, asinh
 """
 
 from __future__ import annotations

@@ -148,10 +148,11 @@ def parse(source: str) -> Program:
     --------
     >>> parse("  y = x**2 \n f = -y ").free_names
     ('x',)
-    >>> parse("x = 2*x")
+    >>> parse("x = 2*x")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    chainopt.errors.ExpressionError: assigning to 'x' is not allowed: 'x = 2*x'; 'x' is an input (it is read before it is assigned), so its value comes from the point: give the result a new name
+    chainopt.errors.ExpressionError: assigning to 'x' is not allowed: 'x = 2*x'; 'x' is an input (it is read before it
+        is assigned), so its value comes from the point: give the result a new name
     """
     if not isinstance(source, str):
         raise ExpressionError(f"an expression must be a string, got {type(source).__name__}")

@@ -197,10 +197,12 @@ def as_factors(obj) -> tuple[Factor, ...]:
     --------
     >>> [f.shape for f in as_factors([2, 3, 4])]
     [(3, 2), (4, 3)]
-    >>> as_factors([Factor(n_in=2, n_out=3, given=True), Factor(n_in=4, n_out=1, given=True)])
+    >>> as_factors([Factor(n_in=2, n_out=3, given=True),
+    ...             Factor(n_in=4, n_out=1, given=True)])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    chainopt.errors.ShapeError: F_2 takes 4 inputs but F_1 gives 3 (layer order, F_1 first: n_in of each factor is n_out of the one before)
+    chainopt.errors.ShapeError: F_2 takes 4 inputs but F_1 gives 3 (layer order, F_1 first: n_in of each factor is n_out
+        of the one before)
     """
     if isinstance(obj, Chain):
         obj = obj.dims

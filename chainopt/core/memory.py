@@ -57,10 +57,12 @@ def refuse_over_budget(
     Examples
     --------
     >>> refuse_over_budget(MemoryEstimate(inputs=800, intermediates=80, itemsize=8), 1000)
-    >>> refuse_over_budget(MemoryEstimate(inputs=800, intermediates=800, itemsize=8), 1000)
+    >>> too_much = MemoryEstimate(inputs=800, intermediates=800, itemsize=8)
+    >>> refuse_over_budget(too_much, 1000)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    chainopt.errors.MemoryBudgetError: this computation would need 1,600 bytes (1.6 KiB: 800 for the inputs + 800 for intermediates) but the budget allows 1,000 bytes (1000 B)
+    chainopt.errors.MemoryBudgetError: this computation would need 1,600 bytes (1.6 KiB: 800 for the inputs + 800 for
+        intermediates) but the budget allows 1,000 bytes (1000 B)
     """
     needed = estimate.total
     if needed > budget:

@@ -69,10 +69,12 @@ def check_memory(estimate: MemoryEstimate, budget: int | None = None, *, what: s
     Examples
     --------
     >>> check_memory(MemoryEstimate(inputs=800, intermediates=80, itemsize=8), budget=1000)
-    >>> check_memory(MemoryEstimate(inputs=800, intermediates=800, itemsize=8), budget=1000)
+    >>> too_much = MemoryEstimate(inputs=800, intermediates=800, itemsize=8)
+    >>> check_memory(too_much, budget=1000)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    chainopt.errors.MemoryBudgetError: this computation would need 1,600 bytes (1.6 KiB: 800 for the inputs + 800 for intermediates) but the budget allows 1,000 bytes (1000 B)
+    chainopt.errors.MemoryBudgetError: this computation would need 1,600 bytes (1.6 KiB: 800 for the inputs + 800 for
+        intermediates) but the budget allows 1,000 bytes (1000 B)
     """
     needed = estimate.total
     if budget is not None:

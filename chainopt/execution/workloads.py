@@ -77,10 +77,12 @@ def random_jacobians(
     >>> mats = random_jacobians([3, 4, 2], seed=0, dtype=np.float32)
     >>> [(a.shape, a.dtype.name) for a in mats]
     [((4, 3), 'float32'), ((2, 4), 'float32')]
-    >>> random_jacobians([100_000, 100_000, 1], budget=2**30)
+    >>> random_jacobians([100_000, 100_000, 1], budget=2**30)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    chainopt.errors.MemoryBudgetError: random Jacobians for 100000 -> 100000 -> 1 would need 80,001,600,000 bytes (74.5 GiB: 80,000,800,000 for the inputs + 800,000 for intermediates) but the budget allows 1,073,741,824 bytes (1.0 GiB)
+    chainopt.errors.MemoryBudgetError: random Jacobians for 100000 -> 100000 -> 1 would need 80,001,600,000 bytes
+        (74.5 GiB: 80,000,800,000 for the inputs + 800,000 for intermediates)
+        but the budget allows 1,073,741,824 bytes (1.0 GiB)
     """
     chain = as_chain(chain)
     dtype = np.dtype(dtype)
