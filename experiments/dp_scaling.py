@@ -1,4 +1,6 @@
-"""Benchmark the exact optimal-order DP against numpy's helper and a textbook DP; writes reports/dp_scaling.{md,csv,png}.
+"""Benchmark the exact optimal-order DP against numpy's helper and a textbook DP.
+
+Writes reports/dp_scaling.{md,csv,png}.
 
 Usage: python experiments/dp_scaling.py [--out reports] [--quick] [--seed 0]
 """

@@ -1,4 +1,6 @@
-"""How much the optimal bracketing saves over the pure modes on random chain families; writes reports/optimal_vs_pure.{md,csv,png}.
+"""How much the optimal bracketing saves over the pure modes on random chain families.
+
+Writes reports/optimal_vs_pure.{md,csv,png}.
 
 Usage: python experiments/optimal_vs_pure.py [--out reports] [--quick] [--seed 0]
 """
