@@ -73,7 +73,8 @@ def test_markdown_reads_the_numbers_from_the_data(quick):
     assert f"**{worst}**" in text
     # every family's median saving appears in its row of the family table
     for family, group in df.groupby("family"):
-        median = float(np.median([float(Fraction(min(r.fwd_cost, r.bwd_cost), r.optimal_cost)) for r in group.itertuples()]))
+        savings = [float(Fraction(min(r.fwd_cost, r.bwd_cost), r.optimal_cost)) for r in group.itertuples()]
+        median = float(np.median(savings))
         row = next(line for line in text.splitlines() if line.startswith(f"| {family} |"))
         assert f"{median:.3g}" in row, (family, median, row)
     assert text.count("\n| ") >= 2 + len(optimal_vs_pure.FAMILIES) + 10
