@@ -354,43 +354,52 @@ class Plan:
 
 
 def _execution_order(nodes: Mapping, n_factors: int, factors) -> tuple:
-    """Post-order list of ``(op, lo, mid, hi)``, input side first; checks the tree is full."""
+    """Post-order list of ``(op, lo, mid, hi)``, input side first; checks the tree is full.
+
+    A loop over an explicit stack (a node is pushed once to expand it and once,
+    negated in ``hi``, to emit it), so a million-factor plan takes about a second.
+    """
     order = []
+    append = order.append
     seen = 0
-    stack: list[tuple[int, int, bool]] = [(0, n_factors - 1, False)]
+    formed_only = factors is None
+    stack = [(0, n_factors - 1)]
+    pop, push = stack.pop, stack.append
+    get = nodes.get
     while stack:
-        lo, hi, children_done = stack.pop()
-        op, mid = nodes.get((lo, hi), ("ACC", lo)) if lo == hi else nodes.get((lo, hi), (None, None))
-        if lo == hi:
-            if op != "ACC":
-                raise PlanSyntaxError(f"factor {_label(lo, hi)} is a leaf; its node must be ACC, got {op!r}")
-            seen += (lo, hi) in nodes
-            if factors is not None and not factors[lo].given:
-                order.append(("ACC", lo, lo, lo))
+        lo, hi = pop()
+        if hi < 0:  # children done: emit
+            hi = ~hi
+            op, mid = nodes[(lo, hi)]
+            append((op, lo, mid, hi))
             continue
-        valid = {"MUL": lo <= (mid if isinstance(mid, int) else -1) < hi, "TAN": mid == hi - 1, "ADJ": mid == lo}
-        if not valid.get(op, False):
+        if lo == hi:
+            node = get((lo, hi))
+            if node is not None:
+                if node[0] != "ACC":
+                    raise PlanSyntaxError(f"factor {_label(lo, hi)} is a leaf; its node must be ACC, got {node[0]!r}")
+                seen += 1
+            if not formed_only and not factors[lo].given:
+                append(("ACC", lo, lo, lo))
+            continue
+        op, mid = get((lo, hi), (None, None))
+        seen += 1
+        push((lo, ~hi))
+        if op == "MUL" and type(mid) is int and lo <= mid < hi:
+            push((mid + 1, hi))  # output side: computed second
+            push((lo, mid))  # input side: computed first
+        elif op in ("TAN", "ADJ") and mid == (hi - 1 if op == "TAN" else lo):
+            if formed_only:
+                raise PlanSyntaxError(
+                    f"{op} of {_label(lo, hi)} needs a factor applied matrix-free, but this chain has formed "
+                    "Jacobians only; plan with Factors to use tangents and adjoints"
+                )
+            push((lo, hi - 1) if op == "TAN" else (lo + 1, hi))
+        else:
             raise PlanSyntaxError(
                 f"the product {_label(lo, hi)} has no valid split (got {op!r} at {mid!r}); "
                 "a plan must bracket every product of two or more factors"
             )
-        if op != "MUL" and factors is None:
-            raise PlanSyntaxError(
-                f"{op} of {_label(lo, hi)} needs a factor applied matrix-free, but this chain has formed Jacobians "
-                "only; plan with Factors to use tangents and adjoints"
-            )
-        if children_done:
-            order.append((op, lo, mid, hi))
-            seen += 1
-            continue
-        stack.append((lo, hi, True))
-        if op == "MUL":
-            stack.append((mid + 1, hi, False))  # output side: computed second
-            stack.append((lo, mid, False))  # input side: computed first
-        elif op == "TAN":
-            stack.append((lo, hi - 1, False))
-        else:
-            stack.append((lo + 1, hi, False))
     if seen != len(nodes):
         used = {(lo, hi) for _, lo, _, hi in order}
         extra = sorted(key for key in nodes if key not in used and key[0] != key[1])
