@@ -328,16 +328,24 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
     return ax
 
 
-def plot_scaling(df, *, x="factors", title="", ylabel="seconds (median)", annotate=None, ax=None):
-    """Log-log ``seconds`` vs ``x``, one line per ``method``; ``annotate`` labels points with a column's value."""
+def plot_scaling(df, *, x="factors", title="", ylabel="seconds (median)", labels=None, annotate=None,
+                 targets=None, ax=None):
+    """Log-log ``seconds`` vs ``x``, one line per ``method`` (legend ``labels[method]``).
+
+    ``annotate`` labels the greedy method's points with that column's value
+    (a ratio); ``targets`` (``{x: seconds}``) are drawn as grey stars.
+    """
     ax = _axes(ax)
+    labels = labels or {}
     for method, part in df.groupby("method", sort=False):
         part = part.sort_values(x)
-        line, = ax.plot(part[x], part["seconds"], marker=MARKERS.get(method, "o"), label=method)
+        line, = ax.plot(part[x], part["seconds"], marker=MARKERS.get(method, "o"), label=labels.get(method, method))
         if annotate and method == "greedy":
             for r in part.to_dict("records"):
                 ax.annotate(f"{r[annotate]:.3g}x", (r[x], r["seconds"]), xytext=(4, 4), fontsize=7,
                             textcoords="offset points", color=line.get_color())
+    if targets:
+        ax.scatter(list(targets), list(targets.values()), marker="*", s=120, color="grey", label="target", zorder=3)
     ax.set(xscale="log", yscale="log", xlabel=x, ylabel=ylabel, title=title)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8)

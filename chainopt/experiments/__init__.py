@@ -73,12 +73,12 @@ CAPTIONS = {
     "long_chains.png": (
         "Seconds to find the exact optimal order against the number of factors (log-log), 10 to 10^6 factors: "
         "Hu-Shing's O(n log n) plan, chainopt's O(n^3) DP, numpy's helper and opt_einsum's greedy path search "
-        "(labelled with its order's cost over the optimum), on the same random chains."
+        "(labelled with its order's cost over the optimum), on the same random chains; stars are the targets."
     ),
     "gjcp_scaling.png": (
         "Seconds for the generalized Jacobian chain DP (tangents, adjoints, preaccumulation, products) against "
         "the number of factors q (log-log), on random matrix-free chains and on chains alternating them with "
-        "diagonal factors; the dotted line is the 0.5 s target at q = 500."
+        "diagonal factors; the star is the 0.5 s target at q = 500."
     ),
 }
 

@@ -43,6 +43,12 @@ MAX_FACTORS = {"hu_shing": 1_000_000, "dp": 2000, "numpy": 600, "greedy": 100_00
 #: Issue 11's targets: seconds for ``plan(dims)`` and its cost at these lengths.
 TARGETS = {100_000: 1.0, 1_000_000: 15.0}
 EXACT = ("hu_shing", "dp", "numpy")
+LABELS = {
+    "hu_shing": "chainopt.plan, Hu-Shing O(n log n)",
+    "dp": "chainopt DP, O(n^3)",
+    "numpy": "numpy multi_dot's helper",
+    "greedy": "opt_einsum greedy (label: cost / optimum)",
+}
 
 
 def greedy_cost(dims) -> int:
@@ -206,7 +212,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, limit_seconds
              budget=0.2 if quick else 1.0, progress=progress)
     csv_path = write_csv(df, out / "long_chains.csv")
     greedy = df[df["method"] == "greedy"]
-    ax = plot_scaling(df, annotate="ratio" if len(greedy) else None,
+    ax = plot_scaling(df, annotate="ratio" if len(greedy) else None, labels=LABELS, targets=TARGETS,
                       title="Optimal matrix-chain order: time vs chain length",
                       ylabel="seconds to find the order (median)")
     png_path = save_figure(ax.figure, out / "long_chains.png")
