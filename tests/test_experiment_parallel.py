@@ -45,3 +45,12 @@ def test_quick_main_writes_csv_png_markdown(tmp_path):
         ("independent", "sync"), ("independent", "threads"), ("dependent", "sync"), ("dependent", "threads")]
     text = (tmp_path / "parallel.md").read_text()
     assert "## Dask's overhead per task" in text and "| chain | dims |" in text and "BLAS" in text
+
+
+def test_without_dask_main_writes_the_predictions_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "_have_dask", lambda: False)
+    result = parallel.main(tmp_path, quick=True)
+    df = pd.read_csv(tmp_path / "parallel.csv")
+    assert df["measured"].isna().all() and (df["predicted"] >= 1).all()
+    assert "Dask is not installed" in result["reading"] and result["overhead"] == []
+    assert 'pip install "chainopt[dask]"' in (tmp_path / "parallel.md").read_text()

@@ -56,8 +56,14 @@ def _need_dask():
     try:
         import dask
     except ImportError:
-        raise ChainoptError('the parallel experiment needs Dask: pip install "chainopt[dask]"') from None
+        raise ChainoptError('measuring on Dask needs Dask: pip install "chainopt[dask]"') from None
     return dask
+
+
+def _have_dask() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("dask") is not None
 
 
 def tree_splits(p) -> frozenset:
@@ -111,14 +117,24 @@ def _relative_error(a, b) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), np.finfo(float).tiny))
 
 
-def measure_chain(name, dims, *, repeats: int, seed: int, prime: bool):
-    """Time the three variants on one chain: a dict of predictions and per-round seconds."""
+def measure_chain(name, dims, *, repeats: int, seed: int, prime: bool, measure: bool = True):
+    """Time the three variants on one chain: a dict of predictions and per-round seconds.
+
+    With ``measure=False`` (no Dask) only the predictions; every time is NaN.
+    """
+    p1, p2 = plan(list(dims)), plan(list(dims), "optimal", machines=MACHINES)
+    predictions = {
+        "chain": name, "dims": " ".join(map(str, dims)), "plan p1": str(p1), "plan p2": str(p2),
+        "cost p1": p1.cost, "cost p2": p2.cost, "makespan p1": _makespan_of(p1, dims, MACHINES),
+        "makespan p2": p2.makespan,
+    }
+    if not measure:
+        return {**predictions, "times": {v: [float("nan")] for v in VARIANTS}}
     from threadpoolctl import threadpool_limits
 
     from chainopt.execution.dask import execute_dask
 
     dask = _need_dask()
-    p1, p2 = plan(list(dims)), plan(list(dims), "optimal", machines=MACHINES)
     mats = random_jacobians(list(dims), seed=seed)
 
     def threads(p):
@@ -135,14 +151,11 @@ def measure_chain(name, dims, *, repeats: int, seed: int, prime: bool):
         if max(errors.values()) > 1e-10:
             raise ResultMismatchError(f"{name}: the variants' Jacobians differ (relative errors {errors})")
         times = time_interleaved(funcs, repeats=repeats, warmup=0, prime=prime)
-    return {
-        "chain": name, "dims": " ".join(map(str, dims)), "plan p1": str(p1), "plan p2": str(p2),
-        "cost p1": p1.cost, "cost p2": p2.cost, "makespan p1": _makespan_of(p1, dims, MACHINES),
-        "makespan p2": p2.makespan, "times": times,
-    }
+    return {**predictions, "times": times}
 
 
-def run(chains: dict, *, repeats: int = 9, seed: int = 0, prime: bool = True, progress=None):
+def run(chains: dict, *, repeats: int = 9, seed: int = 0, prime: bool = True, measure: bool = True,
+        progress=None):
     """Measure every chain; ``(summary, times)`` DataFrames (one row per chain; one per round and variant)."""
     import pandas as pd
 
@@ -150,7 +163,7 @@ def run(chains: dict, *, repeats: int = 9, seed: int = 0, prime: bool = True, pr
     for index, (name, dims) in enumerate(chains.items()):
         if progress:
             progress(f"parallel: {name} {dims}")
-        m = measure_chain(name, dims, repeats=repeats, seed=seed + index, prime=prime)
+        m = measure_chain(name, dims, repeats=repeats, seed=seed + index, prime=prime, measure=measure)
         times = m.pop("times")
         ratios = [s / t for s, t in zip(times["sync p1"], times["threads p2"])]
         ratios_p1 = [s / t for s, t in zip(times["sync p1"], times["threads p1"])]
@@ -215,30 +228,38 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     """
     from chainopt.plots import plot_speedups
 
-    _need_dask()
+    measure = _have_dask()
     out = prepare(out_dir)
     info = machine_info()
     if quick:
         chains = {**find_parallel_chains(1, seed=seed, low=20, high=120), "hourglass": SHAPES["hourglass"]}
     else:
         chains = {**SHAPES, **find_parallel_chains(6, seed=seed)}
-    summary, rounds = run(chains, repeats=3 if quick else 9, seed=seed, prime=not quick, progress=progress)
-    overhead = task_overhead(200 if quick else 2000, repeats=2 if quick else 5)
+    summary, rounds = run(chains, repeats=3 if quick else 9, seed=seed, prime=not quick, measure=measure,
+                          progress=progress)
+    overhead = task_overhead(200 if quick else 2000, repeats=2 if quick else 5) if measure else []
     csv_path = write_csv(summary, out / "parallel.csv")
     rounds_path = write_csv(rounds, out / "parallel_rounds.csv")
     png_path = save_figure(plot_speedups(summary).figure, out / "parallel.png")
 
     randoms = summary[summary["chain"].str.startswith("random")]
-    best = summary.loc[summary["measured"].idxmax()]
     per_task = {(r["graph"], r["scheduler"]): r["us per task"] for r in overhead}
-    reading = (
-        f"On {MACHINES} cores, the {len(randoms)} random chains whose two-machine plan differs from the "
-        f"sequential one were predicted {randoms['predicted'].median():.2f}x faster (median) and measured "
-        f"{randoms['measured'].median():.2f}x; the largest measured speed-up was {best['measured']:.2f}x "
-        f"({best['chain']}, predicted {best['predicted']:.2f}x). Dask costs about "
-        f"{per_task[('independent', 'threads')]:.0f} us per task on threads "
-        f"({per_task[('independent', 'sync')]:.0f} us on sync)."
-    )
+    predicted = f"predicted {randoms['predicted'].median():.2f}x faster (median)"
+    if measure:
+        best = summary.loc[summary["measured"].idxmax()]
+        measured = (
+            f"{predicted} and measured {randoms['measured'].median():.2f}x; the largest measured speed-up was "
+            f"{best['measured']:.2f}x ({best['chain']}, predicted {best['predicted']:.2f}x). Dask costs about "
+            f"{per_task[('independent', 'threads')]:.0f} us per task on threads "
+            f"({per_task[('independent', 'sync')]:.0f} us on sync)."
+        )
+        overhead_line = (f"- Dask per no-op task: {per_task[('independent', 'threads')]:.0f} us on threads, "
+                         f"{per_task[('independent', 'sync')]:.0f} us on sync (independent tasks)")
+    else:
+        measured = f"{predicted}; nothing was measured: Dask is not installed (pip install \"chainopt[dask]\")."
+        overhead_line = "- not measured: Dask is not installed (`pip install \"chainopt[dask]\"`)"
+    reading = (f"On {MACHINES} machines, the {len(randoms)} random chains whose two-machine plan differs from the "
+               f"sequential one were {measured}")
     body = [
         "Predicted speed-up on 2 machines (`plan(dims).cost / plan(dims, \"optimal\", machines=2).makespan`, "
         "multiply-adds) beside the measured one: the sequential plan p1 on Dask's `sync` scheduler with BLAS "
@@ -250,8 +271,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "",
         f"- random chains where the 2-machine plan differs: predicted **{randoms['predicted'].median():.2f}x**, "
         f"measured **{randoms['measured'].median():.2f}x** (medians over {len(randoms)} chains)",
-        f"- Dask per no-op task: {per_task[('independent', 'threads')]:.0f} us on threads, "
-        f"{per_task[('independent', 'sync')]:.0f} us on sync (independent tasks)",
+        overhead_line,
         "",
         "![predicted vs measured speed-up](parallel.png)",
         "",
@@ -263,7 +283,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "median of repeats, in microseconds:",
         "",
         markdown_table([{**r, "us per task": f"{r['us per task']:.1f}", "min us": f"{r['min us']:.1f}",
-                         "max us": f"{r['max us']:.1f}"} for r in overhead]),
+                         "max us": f"{r['max us']:.1f}"} for r in overhead]) or overhead_line,
     ]
     md_path = write_markdown(out / "parallel.md", "Two machines: predicted and measured speed-up on Dask", body,
                              command="python experiments/parallel.py" + (" --quick" if quick else ""), info=info)
