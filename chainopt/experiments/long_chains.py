@@ -225,9 +225,11 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, limit_seconds
     greedy_text = ("opt_einsum was not installed, so greedy was not run" if worst is None else
                    f"opt_einsum's greedy orders cost up to {worst['ratio']:.3g}x the optimum "
                    f"(at {int(worst['factors']):,} factors, where it took {worst['seconds']:.3g} s)")
+    verdicts = "".join(f" ({n:,} factors: {seconds.loc[n, 'hu_shing']:.3g} s, target {TARGETS[n]:g} s "
+                       f"{'met' if ok else 'missed'})" for n, ok in met.items())
     reading = (
         f"Hu-Shing's exact order (plan and cost) for {longest:,} factors took "
-        f"{seconds.loc[longest, 'hu_shing']:.3g} s; the DP and Hu-Shing found the same optimal cost at all "
+        f"{seconds.loc[longest, 'hu_shing']:.3g} s{verdicts}; the DP and Hu-Shing found the same optimal cost at all "
         f"{len(both)} lengths where both ran (up to {max(both):,} factors), and numpy's helper agreed too; "
         f"{greedy_text}."
     )
