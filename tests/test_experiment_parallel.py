@@ -41,8 +41,11 @@ def test_quick_main_writes_csv_png_markdown(tmp_path):
         assert r["measured_low"] <= r["measured"] <= r["measured_high"]
     rounds = pd.read_csv(tmp_path / "parallel_rounds.csv")
     assert set(rounds["variant"]) == set(parallel.VARIANTS) and (rounds["seconds"] > 0).all()
+    plan_graph = "chainopt plan, 2x2 Jacobians (per operation)"
     assert [(r["graph"], r["scheduler"]) for r in result["overhead"]] == [
-        ("independent", "sync"), ("independent", "threads"), ("dependent", "sync"), ("dependent", "threads")]
+        ("independent", "sync"), ("independent", "threads"), ("dependent", "sync"), ("dependent", "threads"),
+        (plan_graph, "sync"), (plan_graph, "threads")]
+    assert all(r["min us"] <= r["us per task"] <= r["max us"] for r in result["overhead"])
     text = (tmp_path / "parallel.md").read_text()
     assert "## Dask's overhead per task" in text and "| chain | dims |" in text and "BLAS" in text
 

@@ -185,7 +185,13 @@ def _noop(*_):
 
 
 def task_overhead(tasks: int = 2000, *, repeats: int = 5) -> list[dict]:
-    """Dask's seconds per no-op task, on ``sync`` and ``threads``, independent and dependent tasks (median)."""
+    """Dask's seconds per task, on ``sync`` and ``threads`` (medians).
+
+    Graphs of ``tasks`` no-op tasks, all independent or each depending on
+    the previous, then :func:`~chainopt.execution.dask.execute_dask` on the
+    forward-mode plan of ``tasks`` 2 x 2 Jacobians, per operation (Dask's
+    and chainopt's own per-task work together).
+    """
     dask = _need_dask()
     from dask.local import get_sync
     from dask.threaded import get as get_threads
@@ -207,6 +213,28 @@ def task_overhead(tasks: int = 2000, *, repeats: int = 5) -> list[dict]:
             rows.append({"graph": shape, "scheduler": name, "tasks": tasks,
                          "us per task": statistics.median(seconds) * 1e6,
                          "min us": min(seconds) * 1e6, "max us": max(seconds) * 1e6})
+    rows += _plan_overhead(tasks, repeats)
+    return rows
+
+
+def _plan_overhead(factors: int, repeats: int) -> list[dict]:
+    """``execute_dask``'s seconds per operation of the forward-mode plan of a chain of 2 x 2 Jacobians."""
+    dask = _need_dask()
+    from chainopt.execution.dask import execute_dask
+
+    dims = [2] * (factors + 1)
+    p, mats = plan(dims), [np.eye(2)] * factors
+    rows = []
+    for name in ("sync", "threads"):
+        seconds = []
+        for _ in range(repeats + 1):  # the first call is a warm-up
+            with dask.config.set(num_workers=MACHINES):
+                start = time.perf_counter()
+                execute_dask(p, mats, scheduler=name)
+                seconds.append((time.perf_counter() - start) / len(p.operations))
+        rows.append({"graph": "chainopt plan, 2x2 Jacobians (per operation)", "scheduler": name,
+                     "tasks": len(p.operations), "us per task": statistics.median(seconds[1:]) * 1e6,
+                     "min us": min(seconds[1:]) * 1e6, "max us": max(seconds[1:]) * 1e6})
     return rows
 
 
@@ -237,7 +265,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         chains = {**SHAPES, **find_parallel_chains(6, seed=seed)}
     summary, rounds = run(chains, repeats=3 if quick else 9, seed=seed, prime=not quick, measure=measure,
                           progress=progress)
-    overhead = task_overhead(200 if quick else 2000, repeats=2 if quick else 5) if measure else []
+    overhead = task_overhead(100 if quick else 2000, repeats=2 if quick else 5) if measure else []
     csv_path = write_csv(summary, out / "parallel.csv")
     rounds_path = write_csv(rounds, out / "parallel_rounds.csv")
     png_path = save_figure(plot_speedups(summary).figure, out / "parallel.png")
@@ -251,10 +279,15 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
             f"{predicted} and measured {randoms['measured'].median():.2f}x; the largest measured speed-up was "
             f"{best['measured']:.2f}x ({best['chain']}, predicted {best['predicted']:.2f}x). Dask costs about "
             f"{per_task[('independent', 'threads')]:.0f} us per task on threads "
-            f"({per_task[('independent', 'sync')]:.0f} us on sync)."
+            f"({per_task[('independent', 'sync')]:.0f} us on sync), and `execute_dask` about "
+            f"{per_task[('chainopt plan, 2x2 Jacobians (per operation)', 'threads')]:.0f} us per operation "
+            "on threads."
         )
+        plan_key = "chainopt plan, 2x2 Jacobians (per operation)"
         overhead_line = (f"- Dask per no-op task: {per_task[('independent', 'threads')]:.0f} us on threads, "
-                         f"{per_task[('independent', 'sync')]:.0f} us on sync (independent tasks)")
+                         f"{per_task[('independent', 'sync')]:.0f} us on sync (independent tasks); `execute_dask` "
+                         f"per operation of a plan of tiny Jacobians: {per_task[(plan_key, 'threads')]:.0f} us on "
+                         f"threads, {per_task[(plan_key, 'sync')]:.0f} us on sync")
     else:
         measured = f"{predicted}; nothing was measured: Dask is not installed (pip install \"chainopt[dask]\")."
         overhead_line = "- not measured: Dask is not installed (`pip install \"chainopt[dask]\"`)"
@@ -279,8 +312,10 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "",
         "## Dask's overhead per task",
         "",
-        "Seconds per task of graphs of no-op tasks (all independent, or each depending on the previous), "
-        "median of repeats, in microseconds:",
+        "Seconds per task of graphs of no-op tasks (all independent, or each depending on the previous), and "
+        "per operation of `execute_dask` running the forward-mode plan of a chain of 2 x 2 Jacobians (one task "
+        "per operation plus one per given factor; Dask's and chainopt's per-task work together), median of "
+        "repeats, in microseconds:",
         "",
         markdown_table([{**r, "us per task": f"{r['us per task']:.1f}", "min us": f"{r['min us']:.1f}",
                          "max us": f"{r['max us']:.1f}"} for r in overhead]) or overhead_line,
