@@ -184,7 +184,7 @@ def _noop(*_):
     return None
 
 
-def task_overhead(tasks: int = 2000, *, repeats: int = 5) -> list[dict]:
+def task_overhead(tasks: int = 200, *, repeats: int = 5) -> list[dict]:
     """Dask's seconds per task, on ``sync`` and ``threads`` (medians).
 
     Graphs of ``tasks`` no-op tasks, all independent or each depending on
@@ -265,26 +265,28 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         chains = {**SHAPES, **find_parallel_chains(6, seed=seed)}
     summary, rounds = run(chains, repeats=3 if quick else 9, seed=seed, prime=not quick, measure=measure,
                           progress=progress)
-    overhead = task_overhead(100 if quick else 2000, repeats=2 if quick else 5) if measure else []
+    sizes = (20,) if quick else (20, 200)
+    overhead = [r for n in sizes for r in task_overhead(n, repeats=2 if quick else 7)] if measure else []
     csv_path = write_csv(summary, out / "parallel.csv")
     rounds_path = write_csv(rounds, out / "parallel_rounds.csv")
     png_path = save_figure(plot_speedups(summary).figure, out / "parallel.png")
 
     randoms = summary[summary["chain"].str.startswith("random")]
-    per_task = {(r["graph"], r["scheduler"]): r["us per task"] for r in overhead}
+    per_task = {(r["graph"], r["scheduler"]): r["us per task"] for r in overhead if r["tasks"] >= max(sizes) - 1}
     predicted = f"predicted {randoms['predicted'].median():.2f}x faster (median)"
     if measure:
         best = summary.loc[summary["measured"].idxmax()]
         measured = (
             f"{predicted} and measured {randoms['measured'].median():.2f}x; the largest measured speed-up was "
             f"{best['measured']:.2f}x ({best['chain']}, predicted {best['predicted']:.2f}x). Dask costs about "
-            f"{per_task[('independent', 'threads')]:.0f} us per task on threads "
+            f"{per_task[('independent', 'threads')]:.0f} us per task on threads in graphs of {max(sizes)} tasks "
             f"({per_task[('independent', 'sync')]:.0f} us on sync), and `execute_dask` about "
             f"{per_task[('chainopt plan, 2x2 Jacobians (per operation)', 'threads')]:.0f} us per operation "
             "on threads."
         )
         plan_key = "chainopt plan, 2x2 Jacobians (per operation)"
-        overhead_line = (f"- Dask per no-op task: {per_task[('independent', 'threads')]:.0f} us on threads, "
+        overhead_line = (f"- Dask per no-op task in graphs of {max(sizes)} tasks: "
+                         f"{per_task[('independent', 'threads')]:.0f} us on threads, "
                          f"{per_task[('independent', 'sync')]:.0f} us on sync (independent tasks); `execute_dask` "
                          f"per operation of a plan of tiny Jacobians: {per_task[(plan_key, 'threads')]:.0f} us on "
                          f"threads, {per_task[(plan_key, 'sync')]:.0f} us on sync")
