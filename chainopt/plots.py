@@ -326,3 +326,60 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     return ax
+
+
+def plot_scaling(df, *, x="factors", title="", ylabel="seconds (median)", labels=None, annotate=None,
+                 targets=None, ax=None):
+    """Log-log ``seconds`` vs ``x``, one line per ``method`` (legend ``labels[method]``).
+
+    ``annotate`` labels the greedy method's points with that column's value
+    (a ratio); ``targets`` (``{x: seconds}``) are drawn as grey stars.
+    """
+    ax = _axes(ax)
+    labels = labels or {}
+    for method, part in df.groupby("method", sort=False):
+        part = part.sort_values(x)
+        line, = ax.plot(part[x], part["seconds"], marker=MARKERS.get(method, "o"), label=labels.get(method, method))
+        if annotate and method == "greedy":
+            for r in part.to_dict("records"):
+                ax.annotate(f"{r[annotate]:.3g}x", (r[x], r["seconds"]), xytext=(4, 4), fontsize=7,
+                            textcoords="offset points", color=line.get_color())
+    if targets:
+        ax.scatter(list(targets), list(targets.values()), marker="*", s=120, color="grey", label="target", zorder=3)
+    ax.set(xscale="log", yscale="log", xlabel=x, ylabel=ylabel, title=title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_ratio_distribution(ratios, *, by, title="", xlabel="", ax=None):
+    """Box plot of the float ``ratios`` Series grouped by the Series ``by`` (one box per group), points on top."""
+    import numpy as np
+
+    ax = _axes(ax)
+    groups = [(k, ratios[by == k].to_numpy(float)) for k in sorted(by.unique())]
+    ax.boxplot([g for _, g in groups], tick_labels=[str(k) for k, _ in groups], showfliers=False)
+    for i, (_, g) in enumerate(groups):
+        ax.scatter(i + 1 + (np.random.default_rng(i).random(len(g)) - 0.5) * 0.3, g, s=8, alpha=0.5)
+    ax.set(xlabel=xlabel, ylabel="ratio", title=title)
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def plot_speedups(df, ax=None):
+    """Predicted vs measured speed-up per chain: bars side by side, the measured one with its spread."""
+    import numpy as np
+
+    ax = _axes(ax, figsize=(7.6, 4.4))
+    x = np.arange(len(df))
+    ax.bar(x - 0.2, df["predicted"], 0.4, label="predicted (makespan 1 / 2 machines)")
+    err = np.vstack([df["measured"] - df["measured_low"], df["measured_high"] - df["measured"]])
+    ax.bar(x + 0.2, df["measured"], 0.4, yerr=err, capsize=3, label="measured (sync / threads, medians)")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(x, df["chain"], rotation=30, ha="right", fontsize=7)
+    ax.set(ylabel="speed-up on 2 cores", title="Two machines: predicted vs measured speed-up")
+    ax.legend(fontsize=8)
+    return ax
+
+
+__all__ += ["plot_scaling", "plot_ratio_distribution", "plot_speedups"]
