@@ -71,7 +71,8 @@ def median_interval(values: Sequence[float], *, seed: int = 0) -> tuple[float, f
         return math.nan, math.nan
     res = bootstrap((x,), np.median, confidence_level=CONFIDENCE, n_resamples=RESAMPLES, method="percentile",
                     vectorized=True, rng=seed)
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return max(low, float(x.min())), min(high, float(x.max()))  # no rounding past the sample's range
 
 
 def _ratio_of_medians(a, b, axis=-1):

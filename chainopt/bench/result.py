@@ -9,7 +9,6 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from chainopt.core.chain import Chain
 from chainopt.bench.intervals import (
     INTERVAL_METHOD,
     format_interval,
@@ -17,6 +16,7 @@ from chainopt.bench.intervals import (
     ratio_interval,
     ratio_verdict,
 )
+from chainopt.core.chain import Chain
 from chainopt.report.render import Column, Document, Table, exact_int_column, plain, records, render
 
 __all__ = ["PeakRate", "BenchmarkResult", "times_table", "summary_table", "above_peak_note"]
