@@ -314,6 +314,10 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
         ax.scatter(
             part["multiply_adds"].astype(float), part["median_s"], s=22, color=cmap(i % 10), label=chain, alpha=0.85
         )
+        if "median_low_s" in part and part["median_low_s"].notna().all():  # the 95% interval of each median
+            ax.errorbar(part["multiply_adds"].astype(float), part["median_s"], linestyle="none", color=cmap(i % 10),
+                        yerr=[part["median_s"] - part["median_low_s"], part["median_high_s"] - part["median_s"]],
+                        alpha=0.5, linewidth=0.8)
     if fit is not None and np.isfinite(fit["gflops_fit"]):
         x = np.geomspace(float(df["multiply_adds"].min()), float(df["multiply_adds"].max()), 50)
         y = fit["overhead_s"] + x * 2 / (fit["gflops_fit"] * 1e9)
@@ -324,7 +328,9 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
                    edgecolors="black", linewidths=1.2, label="slower than a plan with more multiply-adds")
         top = inversions.sort_values("slowdown", ascending=False).head(max_labels)
         for k, r in enumerate(top.to_dict("records")):
-            ax.annotate(f"{r['plan']} ({r['slowdown']:.2f}x)", (float(r["multiply_adds"]), r["median_s"]),
+            low, high = r.get("slowdown_low", np.nan), r.get("slowdown_high", np.nan)
+            interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
+            ax.annotate(f"{r['plan']} ({r['slowdown']:.2f}x{interval})", (float(r["multiply_adds"]), r["median_s"]),
                         xytext=(8, -12 - 10 * (k % 3)), textcoords="offset points", fontsize=7,
                         arrowprops={"arrowstyle": "-", "linewidth": 0.5})
     ax.set_xscale("log")
