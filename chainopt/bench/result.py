@@ -294,6 +294,12 @@ class BenchmarkResult:
             "repeats": self.repeats,
             "warmup": self.warmup,
             "prime": self.prime,
+            "peak": None if self.peak is None else {
+                "gflops": self.peak.gflops, "low": self.peak.low, "high": self.peak.high, "size": self.peak.size,
+                "dtype": self.peak.dtype, "seconds_before": list(self.peak.seconds),
+                "seconds_after": list(self.peak.seconds_after),
+            },
+            "intervals": INTERVAL_METHOD,
             "summary": records(self.summary),
             "times": records(self.times),
         }, json_safe=True)
