@@ -121,6 +121,7 @@ def test_cli_crossover_progress_bar_moves(tmp_path, capsys, monkeypatch):
     import matplotlib.pyplot as plt
 
     monkeypatch.setattr(crossover, "QUICK_GRID", (1, 4))
+    monkeypatch.setattr(crossover, "MEASURED_INTERIORS", ("uniform", "bottleneck"))
     monkeypatch.setattr(crossover, "save_figure", lambda fig, path: plt.close(fig) or path)  # figures: not the subject
     assert cli_main(["crossover", "--quick", "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err

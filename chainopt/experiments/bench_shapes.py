@@ -324,12 +324,16 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         f"- optimal's median within {100 * OPTIMAL_SLACK:.0f}% of the fastest of fwd, bwd and multi_dot: "
         + verdict(opt_met, n)
         + ("" if not missed_opt else "; missed on " + ", ".join(
-            f"{c['shape']}/{c['layers']} ({_pct(c['optimal_vs_fastest_rival'])} vs {c['fastest_rival']})"
-            for c in missed_opt)),
+            f"{c['shape']}/{c['layers']} ("
+            + _ratio_cell(c["optimal_vs_fastest_rival"], c["optimal_vs_fastest_rival_low"],
+                          c["optimal_vs_fastest_rival_high"], offset=1, pct=True)
+            + f" vs {c['fastest_rival']})" for c in missed_opt)),
         f"- executor overhead over the bare sequence of `@` calls under {100 * OVERHEAD_LIMIT:.0f}% "
         "(`execute(plan, mats, check_finite=False)`, what the harness times): " + verdict(ovh_met, n)
         + ("" if not missed_ovh else "; missed on " + ", ".join(
-            f"{c['shape']}/{c['layers']} ({_pct(c['executor_overhead'])})" for c in missed_ovh)),
+            f"{c['shape']}/{c['layers']} ("
+            + _ratio_cell(c["executor_overhead"], c["executor_overhead_low"], c["executor_overhead_high"],
+                          offset=1, pct=True) + ")" for c in missed_ovh)),
         "",
         "## Per case",
         "",
