@@ -97,7 +97,9 @@ def check_results(funcs: Mapping[str, Callable[[], np.ndarray]], written: Sequen
 functools.reduce(np.matmul, written order) in float64: max relative difference 0.0005 at entry (0, 1), over the \
 rounding tolerance 5.02e-15 (16 sqrt(m) eps, m = 2)
     """
-    reference = functools.reduce(np.matmul, [np.asarray(a, dtype=np.float64) for a in written])
+    # one factor upcast at a time (float32 runs), so the reference needs one float64 copy, not all of them
+    reference = functools.reduce(lambda acc, a: acc @ np.asarray(a, dtype=np.float64), written[1:],
+                                 np.asarray(written[0], dtype=np.float64))
     ref_size = float(np.max(np.abs(reference))) if reference.size else 0.0
     dtype = np.result_type(*written)
     allowed = tolerance(chain, dtype)
