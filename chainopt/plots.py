@@ -202,7 +202,7 @@ def _log2_grid_axes(ax, n_in, n_out):
 
 
 def plot_crossover_sweep(predicted, interior: str, n_out: int, *, widths, crossover=None, measured=None,
-                         measured_crossover=None, ax=None):
+                         measured_crossover=None, measured_interval=None, ax=None):
     """FWD, BWD and optimal along ``n_1`` at fixed ``n_N``; crossover marked.
 
     Without ``measured``: predicted multiply-adds. With it: seconds, the
@@ -213,6 +213,9 @@ def plot_crossover_sweep(predicted, interior: str, n_out: int, *, widths, crosso
     ``widths`` are the interior's widths (for the title); ``crossover`` and
     ``measured_crossover`` the predicted and measured ``n_1*`` (``None``:
     none), as the experiment computed them: the figure computes nothing.
+    ``measured_interval`` ``(low, high)`` shades the measured crossover's
+    95% interval; measured markers carry the 95% interval of their median
+    as error bars when ``measured`` has ``median_low_s``/``median_high_s``.
     """
     ax = _axes(ax)
     part = predicted[(predicted["interior"] == interior) & (predicted["n_out"] == n_out)].sort_values("n_in")
@@ -229,14 +232,23 @@ def plot_crossover_sweep(predicted, interior: str, n_out: int, *, widths, crosso
         )
         if measured is not None:
             m = mpart[mpart["strategy"] == name].sort_values("n_in")
-            ax.plot(m["n_in"], m["median_s"], linestyle="none", marker=MARKERS[name], color=COLORS[name],
-                    markerfacecolor="none", markersize=7, label=f"{name} measured (median)")
+            if "median_low_s" in m and m["median_low_s"].notna().all():
+                yerr = [m["median_s"] - m["median_low_s"], m["median_high_s"] - m["median_s"]]
+                ax.errorbar(m["n_in"], m["median_s"], yerr=yerr, linestyle="none", marker=MARKERS[name],
+                            color=COLORS[name], markerfacecolor="none", markersize=7, capsize=2,
+                            label=f"{name} measured (median, 95% CI)")
+            else:
+                ax.plot(m["n_in"], m["median_s"], linestyle="none", marker=MARKERS[name], color=COLORS[name],
+                        markerfacecolor="none", markersize=7, label=f"{name} measured (median)")
     if crossover is not None and part["n_in"].min() <= crossover <= part["n_in"].max():
         ax.axvline(float(crossover), color="black", linewidth=1,
                    label=f"predicted crossover n_1 = {float(crossover):,.0f}")
     if measured is not None and measured_crossover is not None:
         ax.axvline(measured_crossover, color="black", linestyle=":", linewidth=1.5,
                    label=f"measured crossover n_1 = {measured_crossover:,.0f}")
+    if measured is not None and measured_interval is not None:
+        ax.axvspan(*measured_interval, color="black", alpha=0.08,
+                   label=f"its 95% interval [{measured_interval[0]:,.1f}, {measured_interval[1]:,.1f}]")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     values = sorted(part["n_in"].unique())
@@ -302,6 +314,10 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
         ax.scatter(
             part["multiply_adds"].astype(float), part["median_s"], s=22, color=cmap(i % 10), label=chain, alpha=0.85
         )
+        if "median_low_s" in part and part["median_low_s"].notna().all():  # the 95% interval of each median
+            ax.errorbar(part["multiply_adds"].astype(float), part["median_s"], linestyle="none", color=cmap(i % 10),
+                        yerr=[part["median_s"] - part["median_low_s"], part["median_high_s"] - part["median_s"]],
+                        alpha=0.5, linewidth=0.8)
     if fit is not None and np.isfinite(fit["gflops_fit"]):
         x = np.geomspace(float(df["multiply_adds"].min()), float(df["multiply_adds"].max()), 50)
         y = fit["overhead_s"] + x * 2 / (fit["gflops_fit"] * 1e9)
@@ -312,7 +328,9 @@ def plot_predicted_vs_measured(df, *, inversions=None, fit=None, ax=None, max_la
                    edgecolors="black", linewidths=1.2, label="slower than a plan with more multiply-adds")
         top = inversions.sort_values("slowdown", ascending=False).head(max_labels)
         for k, r in enumerate(top.to_dict("records")):
-            ax.annotate(f"{r['plan']} ({r['slowdown']:.2f}x)", (float(r["multiply_adds"]), r["median_s"]),
+            low, high = r.get("slowdown_low", np.nan), r.get("slowdown_high", np.nan)
+            interval = f" [{low:.2f}, {high:.2f}]" if np.isfinite(low) and np.isfinite(high) else ""
+            ax.annotate(f"{r['plan']} ({r['slowdown']:.2f}x{interval})", (float(r["multiply_adds"]), r["median_s"]),
                         xytext=(8, -12 - 10 * (k % 3)), textcoords="offset points", fontsize=7,
                         arrowprops={"arrowstyle": "-", "linewidth": 0.5})
     ax.set_xscale("log")

@@ -33,7 +33,8 @@ def test_uniform_interior_crosses_at_n_in_equal_n_out():
 
 
 def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
-    result = crossover.main(tmp_path, quick=True)
+    # a small measured grid and short measurements: a smoke test, not a measurement
+    result = crossover.main(tmp_path, quick=True, measured_grid=(1, 16), min_time=0.002)
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {
         "crossover.csv", "crossover_measured.csv", "crossover.md",
@@ -54,6 +55,12 @@ def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
     measured = pd.read_csv(tmp_path / "crossover_measured.csv")
     assert set(measured["strategy"]) == {"fwd", "bwd", "optimal"}
     assert (measured["median_s"] > 0).all() and (measured["repeats"] == 3).all()
+    assert sorted(set(measured["n_in"])) == [1, 16]
+    assert (measured["median_low_s"] <= measured["median_s"]).all()
+    assert (measured["median_s"] <= measured["median_high_s"]).all()
+    assert (measured["fwd_over_bwd_low"] <= measured["fwd_over_bwd_high"]).all()
+    assert result["crossovers"]["narrowing"]["measured_interval"].status == "not measured"
+    assert "not measured" in (tmp_path / "crossover.md").read_text()
     text = (tmp_path / "crossover.md").read_text()
     assert "![FWD vs BWD along n_1](crossover_sweep.png)" in text and "BLAS" in text
     for png in ("crossover_sweep.png", "crossover_heatmap.png", "crossover_saving.png"):
@@ -82,3 +89,43 @@ def test_cli_crossover_out_is_a_file(tmp_path, capsys):
     target.write_text("x")
     assert cli_main(["crossover", "--quick", "--out", str(target)]) == 2
     assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def _ratios(points):
+    """Rows of :func:`crossover.measure`'s shape for one interior: (n_in, ratio, low, high) per point."""
+    return pd.DataFrame([{"interior": "u", "n_in": n, "strategy": "fwd", "fwd_over_bwd": r,
+                          "fwd_over_bwd_low": lo, "fwd_over_bwd_high": hi} for n, r, lo, hi in points])
+
+
+def test_measured_crossover_interval_brackets_the_estimate():
+    seen = crossover.measured_crossover_interval(
+        _ratios([(1, 0.25, 0.2, 0.3), (4, 0.5, 0.4, 0.6), (16, 2.0, 1.6, 2.4), (64, 4.0, 3.0, 5.0)]), "u")
+    assert seen.status == "crossover"
+    # log-linear oracle: the median ratio crosses 1 halfway between log2 4 and log2 16 (log .5 -> log 2): n = 8
+    assert seen.estimate == pytest.approx(8.0)
+    assert seen.low < 8.0 < seen.high and 4 < seen.low and seen.high < 16
+    assert seen.describe() == f"8 [{seen.low:,.1f}, {seen.high:,.1f}]"
+
+
+def test_within_noise_no_crossover_and_not_measured_are_told_apart():
+    ties = _ratios([(1, 0.9, 0.7, 1.1), (4, 1.05, 0.9, 1.2), (16, 1.1, 0.95, 1.3)])
+    assert crossover.measured_crossover_interval(ties, "u").describe() == "within noise over the whole range"
+    fwd_only = _ratios([(1, 0.5, 0.4, 0.6), (4, 0.9, 0.8, 1.1), (16, 1.1, 0.9, 1.3)])
+    seen = crossover.measured_crossover_interval(fwd_only, "u")
+    assert seen.status == "no crossover" and seen.faster == "FWD" and seen.estimate is None
+    assert crossover.measured_crossover_interval(fwd_only, "other").describe() == "not measured"
+    assert crossover.measured_crossover_interval(None, "u").describe() == "not measured"
+
+
+def test_cli_crossover_progress_bar_moves(tmp_path, capsys, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(crossover, "QUICK_GRID", (1, 4))
+    monkeypatch.setattr(crossover, "MEASURED_INTERIORS", ("uniform", "bottleneck"))
+    monkeypatch.setattr(crossover, "save_figure", lambda fig, path: plt.close(fig) or path)  # figures: not the subject
+    assert cli_main(["crossover", "--quick", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    counts = [line.split("]")[1].split()[0] for line in err.splitlines() if line.startswith("[")]
+    steps = crossover.progress_steps(quick=True)
+    assert steps == 1 + 2 * len(crossover.MEASURED_INTERIORS)
+    assert counts == [f"{k}/{steps}" for k in range(steps + 1)]  # every step moves the bar, to the end

@@ -43,3 +43,18 @@ def test_inversions_respect_the_noise_margin():
     inv = pvm.inversions(df, margin=1.10)
     assert list(inv["plan"]) == ["cheap-but-slow"]
     assert inv.iloc[0]["faster_plan"] == "dear-but-fast" and inv.iloc[0]["slowdown"] == pytest.approx(3.0)
+
+
+def test_an_inversion_needs_an_interval_above_1():
+    def row(plan, madds, seconds):
+        return {"chain": "c", "plan": plan, "multiply_adds": madds, "median_s": sorted(seconds)[1],
+                "seconds": " ".join(map(repr, seconds))}
+
+    df = pd.DataFrame([
+        row("cheap-but-slow", 100, [3.0, 3.1, 2.9]),
+        row("cheap-and-unclear", 120, [3.0, 0.9, 3.0]),  # median 3x, but a third of the rounds were fastest
+        row("dear-but-fast", 200, [1.0, 1.0, 1.0]),
+    ])
+    inv = pvm.inversions(df, margin=1.10)
+    assert list(inv["plan"]) == ["cheap-but-slow"]
+    assert inv.iloc[0]["slowdown_low"] > 1 and inv.iloc[0]["slowdown_high"] == pytest.approx(3.1)

@@ -17,7 +17,10 @@ that disagree beyond rounding raise :class:`~chainopt.ResultMismatchError`
 
 The machine is recorded with the results (:func:`chainopt.bench.environment.machine_info`:
 CPU, versions, the BLAS library and its thread count), and the peak matmul rate measured in the same run by a
-large square product of the benchmark's dtype, so every row can say which fraction of peak it reached.
+large square product of the benchmark's dtype (repeated, before and after the strategies), so every row can
+say which fraction of peak it reached; a strategy faster than the measured peak is reported as such (the
+peak measurement was disturbed), never as over 100% of peak. Every time and ratio comes with its 95%
+bootstrap interval (:mod:`chainopt.bench.intervals`).
 
 pandas is imported lazily (by :mod:`chainopt.bench.result`): the core
 (``chain``, ``plan``, ``strategies``, ``execute``) imports numpy only.
@@ -78,27 +81,49 @@ class TimingSpreadWarning(RuntimeWarning):
 
 
 def peak_matmul_rate(
-    size: int = 2000, *, repeats: int = 3, seed=0, budget: int | None = None, dtype=np.float64
+    size: int = 2000, *, repeats: int = 5, seed=0, budget: int | None = None, dtype=np.float64
 ) -> PeakRate:
-    """Measure the matmul rate with a ``size x size`` product of ``dtype`` (one warm-up, best of ``repeats``).
+    """Measure the matmul rate with a ``size x size`` product of ``dtype`` (warm-up, then ``repeats`` timed).
+
+    Each measurement is primed by an untimed product and lasts at least
+    :data:`PEAK_MIN_TIME` seconds (small products are repeated), as the
+    strategies' are, so the peak is not measured colder than they are.
+
+    The rate is that of the median repeat, with the 95% bootstrap interval
+    of the median (:mod:`chainopt.bench.intervals`).
 
     Examples
     --------
     >>> peak = peak_matmul_rate(64, repeats=2)
-    >>> peak.size, len(peak.seconds), peak.gflops > 0
+    >>> peak.size, len(peak.seconds), peak.low <= peak.gflops <= peak.high
     (64, 2, True)
     """
+    operands = _peak_operands(size, repeats, seed, budget, dtype)
+    return PeakRate.from_seconds(operands[0].shape[0], _time_peak(operands, repeats), dtype=operands[0].dtype.name)
+
+
+def _peak_operands(size, repeats, seed, budget, dtype):
     size = _count(size, "size", minimum=1)
-    repeats = _count(repeats, "repeats", minimum=1)
+    _count(repeats, "repeats", minimum=1)
     dtype = np.dtype(dtype)
     item = dtype.itemsize
     check_memory(MemoryEstimate(inputs=2 * item * size * size, intermediates=item * size * size, itemsize=item),
                  budget, what=f"the {size} x {size} peak-rate product")
     rng = seeded_rng(seed)
-    a = rng.standard_normal((size, size)).astype(dtype)
-    b = rng.standard_normal((size, size)).astype(dtype)
-    times = time_interleaved({"peak": lambda: a @ b}, repeats=repeats, warmup=1, prime=False)["peak"]
-    return PeakRate(gflops=2 * size**3 / min(times) / 1e9, size=size, seconds=tuple(times), dtype=dtype.name)
+    return rng.standard_normal((size, size)).astype(dtype), rng.standard_normal((size, size)).astype(dtype)
+
+
+#: Least seconds of one peak measurement: a lone call after idling waits for BLAS threads to wake
+#: (a 128 x 128 product measured 16 ms alone, 2 ms in a loop), so the product is primed and repeated.
+PEAK_MIN_TIME = 0.05
+
+
+def _time_peak(operands, repeats: int) -> list[float]:
+    a, b = operands
+    funcs = {"peak": lambda: a @ b}
+    funcs["peak"]()
+    return time_interleaved(funcs, repeats=repeats, warmup=1, prime=True,
+                            number=autorange(funcs, PEAK_MIN_TIME))["peak"]
 
 
 # -- timing --------------------------------------------------------------------------
@@ -266,8 +291,8 @@ def benchmark(
     activation : str
         For real layers.
     peak_size : int or None
-        Side of the square product (in the benchmark's dtype) that measures the peak rate;
-        ``None`` skips it.
+        Side of the square product (in the benchmark's dtype) that measures the peak rate,
+        ``repeats`` times before and again after the strategies; ``None`` skips it.
     budget : int or None
         Bytes allowed for everything the run allocates; ``None``: the default.
     prime : bool
@@ -312,10 +337,11 @@ def benchmark(
     workload = prepare_workload(chain_or_mats, layers=layers, dtype=dtype, strategies=strategies, budget=budget)
     chain = workload.chain
 
-    peak = None
+    peak_operands = peak_before = None
     if peak_size is not None:
-        say(f"measuring the peak matmul rate ({peak_size} x {peak_size} {workload.dtype.name})")
-        peak = peak_matmul_rate(peak_size, budget=budget, dtype=workload.dtype)
+        say(f"measuring the peak matmul rate ({peak_size} x {peak_size} {workload.dtype.name}, {repeats} repeats)")
+        peak_operands = _peak_operands(peak_size, repeats, seed, budget, workload.dtype)
+        peak_before = _time_peak(peak_operands, repeats)
     if workload.given is None:
         say(f"building {layers} Jacobians")
     arrays, described = workload.jacobians(seed=seed, activation=activation, budget=budget,
@@ -329,6 +355,12 @@ def benchmark(
     numbers = autorange(timed.funcs, min_time)
     times = time_interleaved(timed.funcs, repeats=repeats, warmup=warmup, number=numbers, prime=prime, progress=say)
     check_spread(times, stacklevel=3)
+    peak = None
+    if peak_operands is not None:
+        say("measuring the peak matmul rate again, after the strategies")
+        peak = PeakRate.from_seconds(peak_size, peak_before, _time_peak(peak_operands, repeats),
+                                     dtype=workload.dtype.name)
+        del peak_operands
     return BenchmarkResult(
         chain=chain,
         layers=described,

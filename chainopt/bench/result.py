@@ -9,32 +9,74 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from chainopt.bench.intervals import (
+    INTERVAL_METHOD,
+    format_interval,
+    median_interval,
+    ratio_interval,
+    ratio_verdict,
+)
 from chainopt.core.chain import Chain
 from chainopt.report.render import Column, Document, Table, exact_int_column, plain, records, render
 
-__all__ = ["PeakRate", "BenchmarkResult", "times_table", "summary_table"]
+__all__ = ["PeakRate", "BenchmarkResult", "times_table", "summary_table", "above_peak_note"]
 
 
 @dataclass(frozen=True)
 class PeakRate:
-    """The machine's matmul rate on a large square product.
+    """The machine's matmul rate on a large square product, measured before and after the strategies.
 
     Attributes
     ----------
     gflops : float
-        ``2 * size**3 / seconds / 1e9``, from the fastest repeat.
+        ``2 * size**3 / median / 1e9`` from the better (faster) of the two
+        measurements' median repeat.
     size : int
         The side of the square matrices.
     seconds : tuple of float
-        Every timed repeat.
+        Every timed repeat of the measurement before the strategies.
     dtype : str
         The dtype of the product (float32 runs about twice as fast as float64).
+    seconds_after : tuple of float
+        Every timed repeat of the measurement after the strategies (empty if not taken).
+    low, high : float
+        The 95% bootstrap interval of ``gflops`` (from the interval of the
+        median of the measurement it came from; NaN with one repeat).
     """
 
     gflops: float
     size: int
     seconds: tuple[float, ...]
     dtype: str = "float64"
+    seconds_after: tuple[float, ...] = ()
+    low: float = float("nan")
+    high: float = float("nan")
+
+    @classmethod
+    def from_seconds(cls, size: int, seconds, seconds_after=(), dtype: str = "float64") -> PeakRate:
+        """The rate of the faster of the two measurements' medians, with its interval.
+
+        Examples
+        --------
+        >>> p = PeakRate.from_seconds(1000, [2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+        >>> p.gflops, p.low, p.high
+        (2.0, 2.0, 2.0)
+        """
+        flops = 2 * size**3 / 1e9
+        best = min((s for s in (seconds, seconds_after) if len(s)), key=statistics.median)
+        low, high = median_interval(best)
+        return cls(gflops=flops / statistics.median(best), size=size, seconds=tuple(seconds), dtype=dtype,
+                   seconds_after=tuple(seconds_after), low=flops / high, high=flops / low)
+
+    def describe(self) -> str:
+        """One line: the rate, its interval, and both measurements' medians."""
+        def rate(ts):
+            return f"{2 * self.size**3 / statistics.median(ts) / 1e9:,.1f}"
+        when = f"median of {len(self.seconds)} repeats before the strategies: {rate(self.seconds)}"
+        if self.seconds_after:
+            when += f", after: {rate(self.seconds_after)}"
+        return (f"{self.gflops:,.1f} GFLOP/s {format_interval(self.low, self.high, ',.1f')} "
+                f"({self.size} x {self.size} {self.dtype} @; {when})")
 
 
 def times_table(times: Mapping[str, Sequence[float]], numbers: Mapping[str, int]):
@@ -52,47 +94,89 @@ def summary_table(times: Mapping[str, Sequence[float]], plans: Mapping[str, str]
 
     names = list(times)
     medians = {n: statistics.median(times[n]) for n in names}
+    ci = {n: median_interval(times[n]) for n in names}
+    fastest_name = min(names, key=medians.__getitem__)
+    ratio_ci = {n: (1.0, 1.0) if n == fastest_name else ratio_interval(times[n], times[fastest_name]) for n in names}
     gflops = {n: 2 * madds[n] / medians[n] / 1e9 for n in names}
-    fastest, fewest = min(medians.values()), min(madds[n] for n in names)
+    fastest, fewest = medians[fastest_name], min(madds[n] for n in names)
+    nan = float("nan")
     return pd.DataFrame({
         "strategy": names,
         "plan": [plans[n] for n in names],
         "madds": exact_int_column([madds[n] for n in names]),
         "min_s": [min(times[n]) for n in names],
         "median_s": [medians[n] for n in names],
+        "median_low_s": [ci[n][0] for n in names],
+        "median_high_s": [ci[n][1] for n in names],
         "max_s": [max(times[n]) for n in names],
         "spread": [max(times[n]) / min(times[n]) for n in names],
         "gflops": [gflops[n] for n in names],
+        "gflops_low": [2 * madds[n] / ci[n][1] / 1e9 for n in names],
+        "gflops_high": [2 * madds[n] / ci[n][0] / 1e9 for n in names],
         "vs_fastest": [medians[n] / fastest for n in names],
+        "vs_fastest_low": [ratio_ci[n][0] for n in names],
+        "vs_fastest_high": [ratio_ci[n][1] for n in names],
+        "vs_fastest_verdict": ["fastest" if n == fastest_name else ratio_verdict(*ratio_ci[n], below="faster")
+                               for n in names],
         "madds_vs_fewest": [madds[n] / fewest if fewest else 1.0 for n in names],
-        "peak_fraction": [gflops[n] / peak.gflops if peak else float("nan") for n in names],
+        "peak_fraction": [gflops[n] / peak.gflops if peak else nan for n in names],
+        "peak_fraction_low": [2 * madds[n] / ci[n][1] / 1e9 / peak.gflops if peak else nan for n in names],
+        "peak_fraction_high": [2 * madds[n] / ci[n][0] / 1e9 / peak.gflops if peak else nan for n in names],
+        "above_peak": [bool(peak) and gflops[n] > peak.gflops for n in names],
         "max_rel_diff": [rel_diff[n] for n in names],
     })
+
+
+def above_peak_note(summary, peak: PeakRate | None) -> str | None:
+    """The sentence saying which strategies ran above the measured peak (so the peak was disturbed), or None."""
+    if peak is None:
+        return None
+    over = summary[summary["above_peak"]]
+    if over.empty:
+        return None
+    runs = ", ".join(f"{r.strategy} {r.gflops:,.1f}" for r in over.itertuples())
+    return (f"{runs} GFLOP/s: above the measured peak of {peak.gflops:,.1f} GFLOP/s, so the peak "
+            "measurement was disturbed (no fraction of peak shown for these)")
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}"
 
 
-def _percent(fraction: float) -> str:
-    return "-" if fraction != fraction else f"{100 * fraction:.1f}"  # NaN: no peak measured
-
-
 def _short(plan: str) -> str:
     return plan if len(plan) <= 40 else plan[:37] + "..."
 
 
-#: The text view of the summary: times in ms, rates and ratios rounded.
+def _display(summary):
+    """The text view's cells that combine several columns (values with their intervals)."""
+    out = summary.copy()
+    rows = list(summary.itertuples())
+    out["median_ci"] = [format_interval(r.median_low_s, r.median_high_s, ".3f", scale=1e3) for r in rows]
+    out["peak_text"] = [
+        "-" if r.peak_fraction != r.peak_fraction else "above peak" if r.above_peak
+        else f"{100 * r.peak_fraction:.1f} {format_interval(r.peak_fraction_low, r.peak_fraction_high, '.0f', 100)}"
+        for r in rows
+    ]
+    out["vs_text"] = [
+        "1 (fastest)" if r.vs_fastest_verdict == "fastest"
+        else f"{r.vs_fastest:.2f} {format_interval(r.vs_fastest_low, r.vs_fastest_high, '.2f')}"
+        for r in rows
+    ]
+    out["verdict"] = ["" if v in ("fastest", "slower") else v for v in summary["vs_fastest_verdict"]]
+    return out
+
+
+#: The text view of the summary: times in ms, rates and ratios rounded, each with its interval.
 _SUMMARY_COLUMNS = (
     Column("strategy", align="<"),
     Column("plan", fmt=_short, align="<"),
     Column("madds", "multiply-adds", fmt=",", align=">"),
-    Column("min_s", "min ms", fmt=_ms, align=">"),
     Column("median_s", "median ms", fmt=_ms, align=">"),
-    Column("max_s", "max ms", fmt=_ms, align=">"),
+    Column("median_ci", "95% CI ms", fmt=str, align=">"),
     Column("gflops", "GFLOP/s", fmt=".2f", align=">"),
-    Column("peak_fraction", "% peak", fmt=_percent, align=">"),
-    Column("vs_fastest", "x fastest", fmt=".2f", align=">"),
+    Column("peak_text", "% peak [95% CI]", fmt=str, align=">"),
+    Column("vs_text", "x fastest [95% CI]", fmt=str, align=">"),
+    Column("verdict", "", fmt=str, align="<"),
     Column("max_rel_diff", "max rel diff", fmt=".1e", align=">"),
 )
 
@@ -146,12 +230,8 @@ class BenchmarkResult:
         c = self.chain
         m = self.machine
         threads = m.get("blas_threads") or "unknown"
-        peak = (
-            "not measured"
-            if self.peak is None
-            else f"{self.peak.gflops:,.1f} GFLOP/s ({self.peak.size} x {self.peak.size} {self.peak.dtype} @, "
-            f"best of {len(self.peak.seconds)})"
-        )
+        peak = "not measured" if self.peak is None else self.peak.describe()
+        note = above_peak_note(self.summary, self.peak)
         return [
             ("machine", f"{m['cpu']}, {m['cores']} cores, {m['os']}"),
             ("BLAS", m["blas"]),
@@ -165,6 +245,8 @@ class BenchmarkResult:
                         f"{self.warmup} warm-up round(s) first"),
             ("calls per repeat", ", ".join(f"{n} {k}" for n, k in
                                            self.times.groupby("strategy", sort=False)["number"].first().items())),
+            ("intervals", INTERVAL_METHOD),
+            *([("note", note)] if note else []),
         ]
 
     def _context(self) -> dict:
@@ -175,6 +257,8 @@ class BenchmarkResult:
             "blas": self.machine["blas"],
             "threads": self.machine["blas_threads"],
             "peak_gflops": None if self.peak is None else self.peak.gflops,
+            "peak_gflops_low": None if self.peak is None else self.peak.low,
+            "peak_gflops_high": None if self.peak is None else self.peak.high,
         }
 
     def document(self) -> Document:
@@ -182,7 +266,8 @@ class BenchmarkResult:
         table = self.summary.copy()
         for i, (key, value) in enumerate(self._context().items()):
             table.insert(i, key, value)
-        return Document(self.header(), [Table(self.summary, _SUMMARY_COLUMNS)], csv=table, data=self.to_dict())
+        return Document(self.header(), [Table(_display(self.summary), _SUMMARY_COLUMNS, views=("text",)),
+                                        Table(self.summary, views=("markdown",))], csv=table, data=self.to_dict())
 
     def format(self, fmt: str = "text") -> str:
         """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
@@ -209,6 +294,12 @@ class BenchmarkResult:
             "repeats": self.repeats,
             "warmup": self.warmup,
             "prime": self.prime,
+            "peak": None if self.peak is None else {
+                "gflops": self.peak.gflops, "low": self.peak.low, "high": self.peak.high, "size": self.peak.size,
+                "dtype": self.peak.dtype, "seconds_before": list(self.peak.seconds),
+                "seconds_after": list(self.peak.seconds_after),
+            },
+            "intervals": INTERVAL_METHOD,
             "summary": records(self.summary),
             "times": records(self.times),
         }, json_safe=True)

@@ -90,7 +90,7 @@ def _looks_long(dims, repeats: int, peak_size: int) -> bool:
     """A rough guess, before any work: fwd + bwd multiply-adds at 10 GFLOP/s."""
     from chainopt.core.chain import bwd_cost, fwd_cost
 
-    work = (fwd_cost(dims) + bwd_cost(dims)) * (repeats + 3) + peak_size**3 * 4
+    work = (fwd_cost(dims) + bwd_cost(dims)) * (repeats + 3) + peak_size**3 * 2 * (repeats + 3)  # peak: before, after
     return 2 * work / 10e9 > LONG_RUN_SECONDS
 
 

@@ -104,25 +104,33 @@ def run_crossover(args) -> int:
     from chainopt.experiments import crossover
 
     out = _out_dir(args.out)
-    progress = Progress(1)
+    bar = Progress(crossover.progress_steps(args.quick, args.measure))
+    started = []
+
+    def progress(message: str) -> None:  # each message starts a step, so it ends the one before
+        if started:
+            bar.advance(message)
+        else:
+            bar(message)
+        started.append(message)
+
     try:
         result = crossover.main(out, args.quick, measure_time=args.measure, seed=args.seed, progress=progress)
+        bar.advance("crossover: done")
     finally:
-        progress.close()
+        bar.close()
     from chainopt.report.render import Column, Document, Table, render
 
     n_out = result["n_out"]
     rows = []
     savings = result["predicted"].groupby("interior")["saving"].max()
     for name, c in result["crossovers"].items():
-        measured = "-" if result["measured"] is None or name not in crossover.MEASURED_INTERIORS else (
-            "no crossing" if c["measured"] is None else f"{c['measured']:,.1f}"
-        )
+        measured = c["measured_interval"].describe()
         predicted = "FWD always wins" if c["predicted"] is None else f"{float(c['predicted']):,.1f}"
         rows.append({"interior": name, "widths": " -> ".join(map(str, c["interior"])), "predicted": predicted,
                      "measured": measured, "saving": f"{savings[name]:,.2f}x"})
     columns = (Column("interior"), Column("widths"), Column("predicted", f"predicted n_1* (n_N={n_out})", align=">"),
-               Column("measured", "measured n_1*", align=">"), Column("saving", "max saving", align=">"))
+               Column("measured", "measured n_1* [95% interval]", align=">"), Column("saving", "max saving", align=">"))
     print("FWD is cheaper than BWD when n_1 < n_1*; chains n_1 -> widths -> n_N")
     print(render(Document(header=[], tables=[Table(rows, columns)]), "text"))
     print(result["reading"])

@@ -41,7 +41,7 @@ def save_figure(fig, path: Path) -> Path:
     """Save a figure as PNG and close it."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=110)  # every figure uses constrained layout: a second, "tight" pass is not needed
     plt.close(fig)
     return path
 

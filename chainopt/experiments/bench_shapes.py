@@ -29,6 +29,8 @@ from chainopt.bench.harness import (
     peak_matmul_rate,
     time_interleaved,
 )
+from chainopt.bench.intervals import INTERVAL_METHOD, NO_DIFFERENCE, format_interval, ratio_interval
+from chainopt.bench.result import PeakRate
 from chainopt.core.strategies import plan as make_plan
 from chainopt.errors import ResultMismatchError
 from chainopt.execution import execute
@@ -106,8 +108,7 @@ def _overhead(dims, layers, *, seed, repeats, min_time):
         raise ResultMismatchError(
             f"the bare @ calls and execute differ for {p}: the same products in the same order must agree exactly"
         )
-    times = time_interleaved(funcs, repeats=repeats, warmup=1, number=autorange(funcs, min_time))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return time_interleaved(funcs, repeats=repeats, warmup=1, number=autorange(funcs, min_time))
 
 
 def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_size=2000, seed=0,
@@ -124,7 +125,7 @@ def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_si
     """
     say = progress or (lambda message: None)
     say(f"bench: measuring the peak matmul rate ({peak_size} x {peak_size} float64)")
-    peak_start = peak_matmul_rate(peak_size, repeats=5)
+    peak_start = peak_matmul_rate(peak_size, repeats=repeats)
     rows, cases, spread = [], [], []
     for shape, full_dims in shapes.items():
         dims = tuple(max(1, d // scale) for d in full_dims)
@@ -139,13 +140,19 @@ def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_si
                 spread.append(f"{shape}/{kind}: " + ", ".join(
                     f"{n} {res.summary.set_index('strategy').loc[n, 'spread']:.1f}x" for n in res.summary["strategy"]
                     if n in flagged))
-            over = _overhead(dims, kind, seed=seed, repeats=overhead_repeats, min_time=min_time / 2)
+            over_times = _overhead(dims, kind, seed=seed, repeats=overhead_repeats, min_time=min_time / 2)
+            over = {name: statistics.median(ts) for name, ts in over_times.items()}
             s = res.summary.set_index("strategy")
             med = s["median_s"]
+            times = res.times.groupby("strategy", sort=False)["seconds"].apply(list).to_dict()
             better = min(PURE, key=lambda n: (s.loc[n, "madds"], med[n]))  # better pure mode by the cost model
             fastest_rival = min(RIVALS, key=lambda n: med[n])
             fastest = med.idxmin()
             fewest = int(s["madds"].min())
+            fewest_name = min(s.index, key=lambda n: (s.loc[n, "madds"], med[n]))
+            speedup_ci = ratio_interval(times[better], times["optimal"])
+            rival_ci = ratio_interval(times["optimal"], times[fastest_rival])
+            beat_ci = ratio_interval(times[fewest_name], times[fastest])
             overhead = over["execute"] / over["bare"] - 1
             checked = over["execute_checked"] / over["bare"] - 1
             case = {
@@ -155,13 +162,23 @@ def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_si
                 "better_pure": better,
                 "predicted_speedup": int(s.loc[better, "madds"]) / int(s.loc["optimal", "madds"]),
                 "measured_speedup": med[better] / med["optimal"],
+                "measured_speedup_low": speedup_ci[0],
+                "measured_speedup_high": speedup_ci[1],
                 "optimal_vs_fastest_rival": med["optimal"] / med[fastest_rival] - 1,
+                "optimal_vs_fastest_rival_low": rival_ci[0] - 1,
+                "optimal_vs_fastest_rival_high": rival_ci[1] - 1,
                 "fastest_rival": fastest_rival,
                 "multi_dot_vs_optimal": med["multi_dot"] / med["optimal"],
+                "multi_dot_vs_optimal_low": ratio_interval(times["multi_dot"], times["optimal"])[0],
+                "multi_dot_vs_optimal_high": ratio_interval(times["multi_dot"], times["optimal"])[1],
                 "executor_overhead": overhead,
+                "executor_overhead_low": ratio_interval(over_times["execute"], over_times["bare"])[0] - 1,
+                "executor_overhead_high": ratio_interval(over_times["execute"], over_times["bare"])[1] - 1,
                 "executor_overhead_checked": checked,
                 "fastest": fastest,
                 "fastest_has_fewest_madds": int(s.loc[fastest, "madds"]) == fewest,
+                # a claim that more multiply-adds ran faster needs an interval above 1
+                "fastest_beat_fewest_measurably": int(s.loc[fastest, "madds"]) != fewest and beat_ci[0] > 1,
                 "optimal_target_met": med["optimal"] <= (1 + OPTIMAL_SLACK) * med[fastest_rival],
                 "overhead_target_met": overhead < OVERHEAD_LIMIT,
             }
@@ -170,10 +187,13 @@ def run(shapes=SHAPES, layers=LAYERS, *, repeats=7, overhead_repeats=21, peak_si
                 rows.append({"shape": shape, "layers": kind, "chain": case["chain"], **r,
                              "executor_overhead": overhead, "executor_overhead_checked": checked})
     say("bench: measuring the peak matmul rate again")
-    peak_end = peak_matmul_rate(peak_size, repeats=5)
-    peak = max(peak_start, peak_end, key=lambda p: p.gflops)
+    peak_end = peak_matmul_rate(peak_size, repeats=repeats)
+    peak = PeakRate.from_seconds(peak_size, peak_start.seconds, peak_end.seconds, dtype=peak_start.dtype)
     for r in rows:
         r["peak_fraction"] = r["gflops"] / peak.gflops
+        r["peak_fraction_low"] = r["gflops_low"] / peak.gflops
+        r["peak_fraction_high"] = r["gflops_high"] / peak.gflops
+        r["above_peak"] = r["gflops"] > peak.gflops
     return rows, cases, (peak, peak_start, peak_end), spread
 
 
@@ -181,9 +201,28 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.1f}%"
 
 
-def _faster_or_slower(speedup: float) -> str:
-    """'2.50x faster' for a speed-up above 1, '1.47x slower' (its inverse) below."""
-    return f"{speedup:.2f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower"
+def _faster_or_slower(speedup: float, low: float, high: float, other: str) -> str:
+    """'ran 2.50x faster [2.31, 2.70] than bwd', or 'slower' (inverted); no winner when the interval holds 1.
+
+    Examples
+    --------
+    >>> _faster_or_slower(0.5, 0.4, 0.8, "bwd")
+    'ran 2.00x slower [1.25, 2.50] than bwd'
+    >>> _faster_or_slower(1.1, 0.9, 1.2, "bwd")
+    'showed no measurable difference from bwd (1.10x [0.90, 1.20])'
+    """
+    if not low <= 1 <= high and low == low:
+        if speedup >= 1:
+            return f"ran {speedup:.2f}x faster {format_interval(low, high, '.2f')} than {other}"
+        return f"ran {1 / speedup:.2f}x slower {format_interval(1 / high, 1 / low, '.2f')} than {other}"
+    return f"showed {NO_DIFFERENCE} from {other} ({speedup:.2f}x {format_interval(low, high, '.2f')})"
+
+
+def _ratio_cell(x: float, low: float, high: float, *, offset: float = 0.0, pct: bool = False) -> str:
+    """A ratio (or ratio - 1, as a percentage) with its interval, and the verdict when it holds 1."""
+    text = (f"{_pct(x)} {format_interval(low, high, '+.1%')}" if pct
+            else f"{x:.2f}x {format_interval(low, high, '.2f')}")
+    return text + ("" if not low + offset <= 1 <= high + offset else f" ({NO_DIFFERENCE})")
 
 
 def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None):
@@ -210,14 +249,17 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     n = len(cases)
     opt_met = [c for c in cases if c["optimal_target_met"]]
     ovh_met = [c for c in cases if c["overhead_target_met"]]
-    surprises = [c for c in cases if not c["fastest_has_fewest_madds"]]
+    surprises = [c for c in cases if c["fastest_beat_fewest_measurably"]]
+    unclear = [c for c in cases if not c["fastest_has_fewest_madds"] and not c["fastest_beat_fewest_measurably"]]
     by_case = {(r["shape"], r["layers"], r["strategy"]): r for r in rows}
     hg = [c for c in cases if c["shape"] in ("hourglass", "bottleneck") and c["layers"] == "random"]
     reading = (
         f"On {n} cases (6 shapes x random and MLP layers), the optimal order was within "
         f"{100 * OPTIMAL_SLACK:.0f}% of the fastest of fwd, bwd and multi_dot in {len(opt_met)}; "
-        + "; ".join(f"on {c['shape']} (random) it ran {_faster_or_slower(c['measured_speedup'])} than "
-                    f"{c['better_pure']} (predicted {c['predicted_speedup']:.2f}x faster)" for c in hg)
+        + "; ".join(f"on {c['shape']} (random) it "
+                    + _faster_or_slower(c["measured_speedup"], c["measured_speedup_low"], c["measured_speedup_high"],
+                                        c["better_pure"])
+                    + f" (predicted {c['predicted_speedup']:.2f}x faster)" for c in hg)
         + f". The executor's overhead over bare @ calls was under {100 * OVERHEAD_LIMIT:.0f}% in "
         f"{len(ovh_met)} of {n} cases (median {_pct(statistics.median(c['executor_overhead'] for c in cases))}); "
         f"multi_dot ran the same order {min(c['multi_dot_vs_optimal'] for c in cases):.2f}-"
@@ -228,19 +270,30 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "shape": c["shape"], "layers": c["layers"], "chain": c["chain"].replace(",", " "),
         "better pure": c["better_pure"],
         "predicted speed-up": f"{c['predicted_speedup']:.2f}x",
-        "measured speed-up": f"{c['measured_speedup']:.2f}x",
-        "optimal vs fastest rival": f"{_pct(c['optimal_vs_fastest_rival'])} ({c['fastest_rival']})",
-        "multi_dot / optimal": f"{c['multi_dot_vs_optimal']:.2f}x",
-        "executor overhead": _pct(c["executor_overhead"]),
+        "measured speed-up [95% CI]": _ratio_cell(c["measured_speedup"], c["measured_speedup_low"],
+                                                  c["measured_speedup_high"]),
+        "optimal vs fastest rival [95% CI]": _ratio_cell(
+            c["optimal_vs_fastest_rival"], c["optimal_vs_fastest_rival_low"], c["optimal_vs_fastest_rival_high"],
+            offset=1, pct=True) + f" ({c['fastest_rival']})",
+        "multi_dot / optimal [95% CI]": _ratio_cell(c["multi_dot_vs_optimal"], c["multi_dot_vs_optimal_low"],
+                                                    c["multi_dot_vs_optimal_high"]),
+        "executor overhead [95% CI]": _ratio_cell(c["executor_overhead"], c["executor_overhead_low"],
+                                                  c["executor_overhead_high"], offset=1, pct=True),
         "with check_finite": _pct(c["executor_overhead_checked"]),
         "fastest": c["fastest"],
     } for c in cases]
     full_table = [{
         "shape": r["shape"], "layers": r["layers"], "strategy": r["strategy"], "plan": r["plan"],
         "multiply-adds": f"{r['madds']:,}", "median ms": f"{1e3 * r['median_s']:.3f}",
-        "min ms": f"{1e3 * r['min_s']:.3f}", "max ms": f"{1e3 * r['max_s']:.3f}",
-        "GFLOP/s": f"{r['gflops']:.1f}", "% peak": f"{100 * r['peak_fraction']:.0f}",
-        "x fastest": f"{r['vs_fastest']:.2f}", "max rel diff": f"{r['max_rel_diff']:.1e}",
+        "95% CI ms": format_interval(r["median_low_s"], r["median_high_s"], ".3f", scale=1e3),
+        "GFLOP/s": f"{r['gflops']:.1f}",
+        "% peak": "above peak" if r["above_peak"] else
+        f"{100 * r['peak_fraction']:.0f} "
+        f"{format_interval(r['peak_fraction_low'], r['peak_fraction_high'], '.0f', 100)}",
+        "x fastest [95% CI]": "1 (fastest)" if r["vs_fastest_verdict"] == "fastest" else
+        f"{r['vs_fastest']:.2f} {format_interval(r['vs_fastest_low'], r['vs_fastest_high'], '.2f')}"
+        + ("" if r["vs_fastest_verdict"] == "slower" else f" ({r['vs_fastest_verdict']})"),
+        "max rel diff": f"{r['max_rel_diff']:.1e}",
     } for r in rows]
 
     def verdict(met, total):
@@ -249,9 +302,11 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     missed_opt = [c for c in cases if not c["optimal_target_met"]]
     missed_ovh = [c for c in cases if not c["overhead_target_met"]]
     body = [
-        f"- peak matmul rate: {peak.gflops:,.1f} GFLOP/s ({peak.size} x {peak.size} float64 @, best of "
-        f"{len(peak.seconds)}; {peak_start.gflops:,.1f} at the start of the run, {peak_end.gflops:,.1f} at the end; "
-        "'% peak' uses the higher)",
+        f"- peak matmul rate: {peak.describe()}; '% peak' uses it"
+        + ("" if not any(r["above_peak"] for r in rows) else
+           "; **some strategies ran above it, so the peak measurement was disturbed: their '% peak' reads "
+           "'above peak'**"),
+        f"- intervals: {INTERVAL_METHOD}",
         f"- timing: every case {'3' if quick else '7'} repeats after 1 warm-up round, interleaved across "
         "strategies with the order rotated each round, each measurement right after an untimed call of "
         f"the same strategy and lasting at least {'0.002' if quick else '0.05'} s (cheap orders called several "
@@ -269,12 +324,16 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         f"- optimal's median within {100 * OPTIMAL_SLACK:.0f}% of the fastest of fwd, bwd and multi_dot: "
         + verdict(opt_met, n)
         + ("" if not missed_opt else "; missed on " + ", ".join(
-            f"{c['shape']}/{c['layers']} ({_pct(c['optimal_vs_fastest_rival'])} vs {c['fastest_rival']})"
-            for c in missed_opt)),
+            f"{c['shape']}/{c['layers']} ("
+            + _ratio_cell(c["optimal_vs_fastest_rival"], c["optimal_vs_fastest_rival_low"],
+                          c["optimal_vs_fastest_rival_high"], offset=1, pct=True)
+            + f" vs {c['fastest_rival']})" for c in missed_opt)),
         f"- executor overhead over the bare sequence of `@` calls under {100 * OVERHEAD_LIMIT:.0f}% "
         "(`execute(plan, mats, check_finite=False)`, what the harness times): " + verdict(ovh_met, n)
         + ("" if not missed_ovh else "; missed on " + ", ".join(
-            f"{c['shape']}/{c['layers']} ({_pct(c['executor_overhead'])})" for c in missed_ovh)),
+            f"{c['shape']}/{c['layers']} ("
+            + _ratio_cell(c["executor_overhead"], c["executor_overhead_low"], c["executor_overhead_high"],
+                          offset=1, pct=True) + ")" for c in missed_ovh)),
         "",
         "## Per case",
         "",
@@ -299,7 +358,11 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
                 f"{1e3 * fewest['median_s']:.3f} ms)"
             )
     else:
-        body.append("- none: in every case the fastest strategy had the fewest multiply-adds (ties allowed).")
+        body.append("- none measurably: in every case the fastest strategy had the fewest multiply-adds (ties "
+                    "allowed), or its lead over the fewest was within the 95% interval of no difference.")
+    for c in unclear:
+        body.append(f"- {c['shape']}/{c['layers']}: {c['fastest']} had the lowest median but not the fewest "
+                    f"multiply-adds; {NO_DIFFERENCE} from the fewest.")
     body += ["", "## Every strategy", "", markdown_table(full_table)]
     if spread:
         body += ["", "## Timing-spread warnings", "",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from fractions import Fraction
 
 from chainopt.bench.environment import machine_info
@@ -32,7 +33,8 @@ from chainopt.core.strategies import plan as make_plan
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report.render import markdown_table, plain
 
-__all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main"]
+__all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main",
+           "MeasuredCrossover", "measured_crossover", "measured_crossover_interval", "progress_steps"]
 
 #: Interior widths ``(n_2, ..., n_{N-1})`` of each swept chain shape.
 INTERIORS = {
@@ -100,15 +102,21 @@ def predict(grid=GRID, interiors=INTERIORS):
     return pd.DataFrame(rows)
 
 
-def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, progress=None):
+def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, min_time: float = 0.02,
+            progress=None):
     """Time FWD, BWD and optimal on random float64 Jacobians along ``n_1`` at fixed ``n_N``.
 
-    Returns one row per (interior, n_1, strategy) with the median and min
-    seconds over ``repeats`` and the predicted multiply-adds.
+    Returns one row per (interior, n_1, strategy) with the median, min and
+    max seconds over ``repeats``, the 95% bootstrap interval of the median
+    (``median_low_s``, ``median_high_s``), the predicted multiply-adds, and
+    for the point the ratio ``fwd_over_bwd`` of the medians with its paired
+    bootstrap interval (``fwd_over_bwd_low``, ``fwd_over_bwd_high``; rounds
+    of FWD and BWD ran back to back and are resampled together).
     """
     import pandas as pd
 
     from chainopt.bench.harness import TimingSpreadWarning, benchmark
+    from chainopt.bench.intervals import ratio_interval
 
     rows = []
     for name in interiors:
@@ -119,9 +127,13 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TimingSpreadWarning)
                 result = benchmark(
-                    dims, strategies=("fwd", "bwd", "optimal"), repeats=repeats, seed=seed, peak_size=None
+                    dims, strategies=("fwd", "bwd", "optimal"), repeats=repeats, seed=seed, peak_size=None,
+                    min_time=min_time,
                 )
             noisy = [str(w.message) for w in caught if issubclass(w.category, TimingSpreadWarning)]
+            times = result.times.groupby("strategy", sort=False)["seconds"].apply(list).to_dict()
+            low, high = ratio_interval(times["fwd"], times["bwd"])
+            medians = result.summary.set_index("strategy")["median_s"]
             for row in result.summary.to_dict("records"):
                 rows.append(
                     {
@@ -133,11 +145,26 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, pro
                         "median_s": row["median_s"],
                         "min_s": row["min_s"],
                         "max_s": row["max_s"],
+                        "median_low_s": row["median_low_s"],
+                        "median_high_s": row["median_high_s"],
+                        "fwd_over_bwd": medians["fwd"] / medians["bwd"],
+                        "fwd_over_bwd_low": low,
+                        "fwd_over_bwd_high": high,
                         "repeats": repeats,
                         "spread_warning": any(m.startswith(f"{row['strategy']}:") for m in noisy),
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _first_crossing(xs, gaps) -> float | None:
+    """``2**x`` where the log-ratios ``gaps`` first change sign along ``xs`` (log-linear), or None."""
+    for (x0, g0), (x1, g1) in zip(zip(xs, gaps), zip(xs[1:], gaps[1:])):
+        if g0 == 0:
+            return 2.0**x0
+        if g0 < 0 < g1 or g1 < 0 < g0:
+            return 2.0 ** (x0 + (x1 - x0) * g0 / (g0 - g1))
+    return None
 
 
 def measured_crossover(measured, interior: str) -> float | None:
@@ -148,13 +175,90 @@ def measured_crossover(measured, interior: str) -> float | None:
     part = measured[measured["interior"] == interior]
     times = part.pivot(index="n_in", columns="strategy", values="median_s").sort_index()
     gap = [math.log(f / b) for f, b in zip(times["fwd"], times["bwd"])]
-    xs = [math.log2(n) for n in times.index]
-    for (x0, g0), (x1, g1) in zip(zip(xs, gap), zip(xs[1:], gap[1:])):
-        if g0 == 0:
-            return 2.0**x0
-        if g0 < 0 < g1 or g1 < 0 < g0:
-            return 2.0 ** (x0 + (x1 - x0) * g0 / (g0 - g1))
-    return None
+    return _first_crossing([math.log2(n) for n in times.index], gap)
+
+
+@dataclass(frozen=True)
+class MeasuredCrossover:
+    """What the measured FWD/BWD timings say about the crossover of one interior.
+
+    Attributes
+    ----------
+    status : str
+        ``'crossover'`` (FWD measurably faster at some ``n_1``, BWD at
+        another), ``'within noise'`` (the ratio's 95% interval contains 1 at
+        every point: the curves cannot be told apart over the whole range),
+        ``'no crossover'`` (one mode measurably faster where the two differ,
+        never the other) or ``'not measured'``.
+    estimate : float or None
+        Where the medians cross (``None`` unless ``status`` is ``'crossover'``).
+    low, high : float or None
+        Where the upper and the lower 95% bounds of FWD/BWD cross 1: the
+        crossover's interval (from the repeats, resampled by the bootstrap).
+    faster : str or None
+        For ``'no crossover'``: the mode that was faster.
+
+    Examples
+    --------
+    >>> MeasuredCrossover("crossover", 16.0, 9.5, 30.1).describe()
+    '16 [9.5, 30.1]'
+    >>> MeasuredCrossover("within noise").describe()
+    'within noise over the whole range'
+    """
+
+    status: str
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    faster: str | None = None
+
+    def describe(self) -> str:
+        """Short text for tables: the estimate with its interval, or what was (not) seen."""
+        if self.status == "crossover":
+            return f"{self.estimate:,.0f} [{self.low:,.1f}, {self.high:,.1f}]"
+        if self.status == "within noise":
+            return "within noise over the whole range"
+        if self.status == "no crossover":
+            return f"no measured crossover ({self.faster} faster where they differ)"
+        return "not measured"
+
+
+def measured_crossover_interval(measured, interior: str) -> MeasuredCrossover:
+    """The measured crossover of ``interior`` with its interval, or why there is none.
+
+    Uses the ``fwd_over_bwd`` columns of :func:`measure`: per point the ratio
+    of the medians and its 95% paired bootstrap interval. A point whose
+    interval contains 1 is a tie; the crossover's interval runs from where
+    the upper bound crosses 1 to where the lower bound does.
+    """
+    if measured is None or interior not in set(measured["interior"]):
+        return MeasuredCrossover("not measured")
+    part = measured[measured["interior"] == interior].drop_duplicates("n_in").sort_values("n_in")
+    xs = [math.log2(n) for n in part["n_in"]]
+    lows, highs = list(part["fwd_over_bwd_low"]), list(part["fwd_over_bwd_high"])
+    fwd_wins = any(h < 1 for h in highs)
+    bwd_wins = any(lo > 1 for lo in lows)
+    if fwd_wins and bwd_wins:
+        ends = [_first_crossing(xs, [math.log(v) for v in bound]) for bound in (highs, lows)]
+        estimate = _first_crossing(xs, [math.log(v) for v in part["fwd_over_bwd"]])
+        known = [e for e in (*ends, estimate) if e is not None]
+        return MeasuredCrossover("crossover", estimate if estimate is not None else min(known),
+                                 min(known), max(known))
+    if fwd_wins or bwd_wins:
+        return MeasuredCrossover("no crossover", faster="FWD" if fwd_wins else "BWD")
+    return MeasuredCrossover("within noise")
+
+
+def progress_steps(quick: bool = False, measure_time: bool = True, measured_grid=None) -> int:
+    """How many progress messages :func:`main` sends: one for the prediction, one per measured point.
+
+    Examples
+    --------
+    >>> progress_steps(quick=True), progress_steps(quick=True, measure_time=False)
+    (19, 1)
+    """
+    grid = measured_grid if measured_grid is not None else (QUICK_GRID if quick else GRID)
+    return 1 + (len(grid) * len(MEASURED_INTERIORS) if measure_time else 0)
 
 
 def _fmt_crossover(value) -> str:
@@ -163,12 +267,17 @@ def _fmt_crossover(value) -> str:
     return f"{float(value):,.1f}"
 
 
-def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, seed: int = 0, progress=None):
+def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, seed: int = 0, progress=None,
+         measured_grid=None, min_time: float = 0.02):
     """Run the crossover experiment; write CSVs, three figures and ``crossover.md``.
 
-    Returns a dict: ``crossovers`` (per interior: predicted and measured
-    ``n_1*`` at the measured ``n_N``), ``best_saving`` (the largest saving of
-    the optimum over the better pure mode, with where), ``paths`` and the data.
+    ``measured_grid`` (default: the grid) is the ``n_1`` values timed;
+    ``min_time`` the least seconds of one measurement (a smoke test passes a
+    small grid and a small time). Returns a dict: ``crossovers`` (per
+    interior: predicted and measured ``n_1*`` at the measured ``n_N``, and
+    ``measured_interval``, a :class:`MeasuredCrossover`), ``best_saving``
+    (the largest saving of the optimum over the better pure mode, with
+    where), ``paths`` and the data.
     """
     import matplotlib.pyplot as plt
 
@@ -184,16 +293,18 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     paths = [write_csv(predicted, out / "crossover.csv")]
     measured = None
     if measure_time:
-        measured = measure(grid, MEASURED_INTERIORS, n_out, repeats=3 if quick else 5, seed=seed, progress=progress)
+        measured = measure(grid if measured_grid is None else tuple(measured_grid), MEASURED_INTERIORS, n_out,
+                           repeats=3 if quick else 5, seed=seed, min_time=min_time, progress=progress)
         paths.append(write_csv(measured, out / "crossover_measured.csv"))
 
     sweep_names = MEASURED_INTERIORS
     fig, axes = plt.subplots(1, len(sweep_names), figsize=(5.2 * len(sweep_names), 4.4), layout="constrained")
     for ax, name in zip(axes, sweep_names):
+        seen = measured_crossover_interval(measured, name)
         plot_crossover_sweep(
             predicted, name, n_out, widths=INTERIORS[name], crossover=predicted_crossover(INTERIORS[name], n_out),
-            measured=measured, measured_crossover=None if measured is None else measured_crossover(measured, name),
-            ax=ax,
+            measured=measured, measured_crossover=seen.estimate,
+            measured_interval=None if seen.status != "crossover" else (seen.low, seen.high), ax=ax,
         )
     markers = ": predicted lines, measured markers" if measured is not None else ""
     fig.suptitle(f"FWD vs BWD along n_1 at n_N = {n_out}" + markers)
@@ -222,6 +333,7 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
                 if measured is not None and name in MEASURED_INTERIORS
                 else None
             ),
+            "measured_interval": measured_crossover_interval(measured, name),
         }
     top = predicted.loc[predicted["saving"].idxmax()]
     best_saving = plain(top.to_dict())
@@ -235,10 +347,10 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     )
     measured_note = ""
     if measured is not None:
-        seen = [f"{name} {c['measured']:,.0f}" for name, c in crossovers.items() if c["measured"] is not None]
-        measured_note = " Measured on random Jacobians the FWD/BWD timing curves cross at n_1 = " + (
-            ", ".join(seen) if seen else "no point of the sweep"
-        ) + "."
+        seen = [f"{name} {c['measured_interval'].describe()}" for name, c in crossovers.items()
+                if c["measured_interval"].status != "not measured"]
+        measured_note = (" Measured on random Jacobians (n_1* with its 95% interval from the repeats): "
+                         + "; ".join(seen) + ".")
     reading = (
         f"At n_N = {n_out}, FWD beats BWD below n_1* = {_fmt_crossover(uniform['predicted'])} for a uniform interior "
         f"(exactly n_1 = n_N, as the closed forms say) and the crossover moves with the interior's end widths: "
@@ -253,16 +365,17 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
                 "interior": name,
                 "widths n_2..n_{N-1}": " -> ".join(map(str, c["interior"])),
                 f"predicted n_1* at n_N={n_out}": _fmt_crossover(c["predicted"]),
-                "measured n_1*": "-" if name not in MEASURED_INTERIORS or measured is None else (
-                    "no crossing in range" if c["measured"] is None else f"{c['measured']:,.1f}"
-                ),
+                "measured n_1* [95% interval]": c["measured_interval"].describe(),
                 "largest saving of optimum": f"{per_interior[name]:,.2f}x",
             }
         )
     rate_line = ""
     if measured is not None:
         rate = (measured["multiply_adds"] / measured["median_s"]).median() * 2 / 1e9
-        rate_line = f"Measured points ran at a median {rate:,.1f} GFLOP/s (2 flops per multiply-add). "
+        rate_line = (f"Measured points ran at a median {rate:,.1f} GFLOP/s (2 flops per multiply-add). "
+                     "A measured n_1* is where the FWD/BWD ratio of medians crosses 1, with the interval where the "
+                     "bounds of its 95% paired bootstrap interval (over the repeats) cross 1; 'within noise' means "
+                     "the interval contains 1 at every measured n_1. ")
     body = [
         reading,
         "",

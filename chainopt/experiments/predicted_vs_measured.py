@@ -6,7 +6,9 @@ plans); for longer random chains the fwd, bwd and optimal plans are. The
 reading: the machine's fitted rate (GFLOP/s), the rank correlation between
 multiply-adds and median time, and the *inversions*: plans that ran slower
 than some plan of the same chain with more multiply-adds (beyond a noise
-margin), annotated with their bracketing.
+margin and with a 95% paired bootstrap interval of the slowdown above 1),
+annotated with their bracketing. Every median comes with its 95% bootstrap
+interval (:mod:`chainopt.bench.intervals`); every repeat is kept in the CSV.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from chainopt.bench.environment import machine_info
 from chainopt.bench.harness import time_interleaved
+from chainopt.bench.intervals import NO_DIFFERENCE, format_interval, median_interval, ratio_interval
 from chainopt.core.strategies import all_plans
 from chainopt.core.strategies import plan as make_plan
 from chainopt.execution import execute, random_jacobians
@@ -50,6 +53,7 @@ def _time_plans(name, dims, plans, *, repeats, seed, progress):
     rows = []
     for p in plans:
         ts = times[str(p)]
+        low, high = median_interval(ts)
         rows.append(
             {
                 "chain": name,
@@ -57,9 +61,12 @@ def _time_plans(name, dims, plans, *, repeats, seed, progress):
                 "plan": str(p),
                 "multiply_adds": p.cost,
                 "median_s": statistics.median(ts),
+                "median_low_s": low,
+                "median_high_s": high,
                 "min_s": min(ts),
                 "max_s": max(ts),
                 "repeats": len(ts),
+                "seconds": " ".join(repr(t) for t in ts),  # every repeat, in the interleaved order
             }
         )
     return rows
@@ -110,12 +117,26 @@ def fit_rate(df) -> dict:
     }
 
 
+def _seconds(row) -> list[float]:
+    text = row.get("seconds")
+    return [float(t) for t in text.split()] if isinstance(text, str) else []
+
+
+def _slowdown_interval(slow, fast) -> tuple[float, float]:
+    """The paired 95% interval of ``median(slow) / median(fast)`` (NaN without repeats)."""
+    return ratio_interval(_seconds(slow), _seconds(fast))
+
+
 def inversions(df, margin: float = NOISE_MARGIN):
     """Plans slower than some plan of the same chain that has more multiply-adds.
 
     A plan is listed when another plan of its chain has strictly more
-    multiply-adds and yet a median time shorter by more than ``margin``.
-    Each row names the plan, its multiply-adds and time, and the faster plan.
+    multiply-adds and yet a median time shorter by more than ``margin``,
+    and, when the repeats are known (a ``seconds`` column), the 95% paired
+    bootstrap interval of the slowdown lies above 1 (otherwise it is no
+    measurable difference, not an inversion). Each row names the plan, its
+    multiply-adds and time, the faster plan and the slowdown with its
+    interval (``slowdown_low``, ``slowdown_high``; NaN without repeats).
     """
     import pandas as pd
 
@@ -126,9 +147,11 @@ def inversions(df, margin: float = NOISE_MARGIN):
             faster = [
                 o for o in records
                 if o["multiply_adds"] > r["multiply_adds"] and o["median_s"] * margin < r["median_s"]
+                and not _slowdown_interval(r, o)[0] <= 1  # NaN (no repeats) passes; an interval holding 1 not
             ]
             if faster:
                 best = min(faster, key=lambda o: o["median_s"])
+                low, high = _slowdown_interval(r, best)
                 rows.append(
                     {
                         "chain": chain,
@@ -139,13 +162,15 @@ def inversions(df, margin: float = NOISE_MARGIN):
                         "faster_multiply_adds": best["multiply_adds"],
                         "faster_median_s": best["median_s"],
                         "slowdown": r["median_s"] / best["median_s"],
+                        "slowdown_low": low,
+                        "slowdown_high": high,
                     }
                 )
     return pd.DataFrame(
         rows,
         columns=[
             "chain", "plan", "multiply_adds", "median_s",
-            "faster_plan", "faster_multiply_adds", "faster_median_s", "slowdown",
+            "faster_plan", "faster_multiply_adds", "faster_median_s", "slowdown", "slowdown_low", "slowdown_high",
         ],
     )
 
@@ -166,6 +191,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     for chain, part in df.groupby("chain", sort=False):
         fastest = part.loc[part["median_s"].idxmin()]
         fewest = part.loc[part["multiply_adds"].idxmin()]
+        low, high = _slowdown_interval(fewest.to_dict(), fastest.to_dict())
         per_chain.append(
             {
                 "chain": chain,
@@ -174,7 +200,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
                 "fewest multiply-adds": fewest["plan"],
                 "fastest": fastest["plan"],
                 "fewest is fastest": "yes" if fastest["plan"] == fewest["plan"] else
-                f"no ({fewest['median_s'] / fastest['median_s']:.2f}x slower)",
+                f"{NO_DIFFERENCE} ({fewest['median_s'] / fastest['median_s']:.2f}x {format_interval(low, high, '.2f')})"
+                if low <= 1 else
+                f"no ({fewest['median_s'] / fastest['median_s']:.2f}x slower {format_interval(low, high, '.2f')})",
             }
         )
     inv_rows = [
@@ -184,7 +212,8 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
             "its multiply-adds": f"{r['multiply_adds']:,}",
             "faster plan with more multiply-adds": f"`{r['faster_plan']}`",
             "its multiply-adds ": f"{r['faster_multiply_adds']:,}",
-            "slowdown": f"{r['slowdown']:.2f}x",
+            "slowdown [95% CI]":
+                f"{r['slowdown']:.2f}x {format_interval(r['slowdown_low'], r['slowdown_high'], '.2f')}",
         }
         for r in inv.sort_values("slowdown", ascending=False).to_dict("records")
     ]
@@ -197,7 +226,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         f"The plan with the fewest multiply-adds was also the fastest in {n_fastest_fewest} of {len(per_chain)} "
         "chains; "
         f"{len(inv)} plan{'s' * (len(inv) != 1)} ran more than {NOISE_MARGIN - 1:.0%} slower than a plan of the "
-        "same chain with more multiply-adds."
+        "same chain with more multiply-adds (and measurably so: the 95% interval of the slowdown above 1). "
+        "Intervals: 95% bootstrap confidence intervals of the median over the repeats; ratios from the "
+        "repeats paired round by round; an interval holding 1 is no measurable difference."
     )
     body = [
         reading,
