@@ -216,9 +216,9 @@ def test_factors_report_each_layers_own_costs():
     factors = net.factors()
     assert [(f.n_in, f.n_out) for f in factors] == [net.chain.factor_shape(k)[::-1] for k in (1, 2, 3)]
     assert [(f.tangent, f.adjoint, f.tape, f.diagonal, f.given) for f in factors] == [
-        (20, 20, 20, False, False),  # W is 4 x 5
+        (20, 20, 20, False, True),  # W is 4 x 5, and W is the Jacobian: given
         (4, 4, 4, True, False),  # p'(x), one per entry
-        (12, 12, 12, False, False),
+        (12, 12, 12, False, True),
     ]
     block = Residual(np.ones((2, 6)))  # A x: 12, p': 2, A^T: 12, identity: 6
     f = block.factor()

@@ -114,13 +114,17 @@ class Dense:
     def factor(self) -> Factor:
         """The layer as a factor: ``t = a = tape = n_in * n_out`` (a matrix-vector product with ``W``).
 
+        The factor is ``given``: its Jacobian ``W`` is already a matrix, so
+        preaccumulating it costs nothing (the plan multiplies by ``W``
+        directly instead of pushing ``n_in`` unit directions through it).
+
         Examples
         --------
         >>> Dense(np.ones((3, 4))).factor()
-        Factor(n_in=4, n_out=3, tangent=12, adjoint=12, tape=12, diagonal=False, given=False)
+        Factor(n_in=4, n_out=3, tangent=12, adjoint=12, tape=12, diagonal=False, given=True)
         """
         cost = self.n_in * self.n_out
-        return Factor(n_in=self.n_in, n_out=self.n_out, tangent=cost, adjoint=cost, tape=cost)
+        return Factor(n_in=self.n_in, n_out=self.n_out, tangent=cost, adjoint=cost, tape=cost, given=True)
 
     def __repr__(self) -> str:
         return f"Dense({self.n_in} -> {self.n_out})"
