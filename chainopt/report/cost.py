@@ -18,9 +18,8 @@ from chainopt.core.strategies import plan as make_plan
 from chainopt.core.strategies import strategy_name
 from chainopt.errors import ChainoptError
 from chainopt.report.factor_report import FactorCostReport, factor_cost_report
-from chainopt.report.plan_report import check_makespan_size, first_steps, makespan_section, plan_text
+from chainopt.report.plan_report import check_makespan_size, first_steps, makespan_section, plan_text, short_plan_text
 from chainopt.report.plan_report import ratio as _ratio
-from chainopt.report.plan_report import short_plan_text
 from chainopt.report.render import FORMATS, Column, Document, Table, exact_int_column, records, render
 
 # FORMATS is re-exported: the command line's --format choices are read from here.

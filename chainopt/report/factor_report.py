@@ -24,7 +24,15 @@ from chainopt.core.factors import Factor
 from chainopt.core.plan import Plan, as_problem
 from chainopt.core.strategies import plan as make_plan
 from chainopt.errors import MemoryBudgetError
-from chainopt.report.plan_report import check_makespan_size, first_steps, makespan_section, plan_text, ratio, short_plan_text
+from chainopt.report.plan_report import (
+    check_generalized_size,
+    check_makespan_size,
+    first_steps,
+    makespan_section,
+    plan_text,
+    ratio,
+    short_plan_text,
+)
 from chainopt.report.render import Column, Document, Table, render
 
 __all__ = ["FactorCostReport", "factor_cost_report", "COMPARED_FACTORS"]
@@ -234,6 +242,7 @@ def factor_cost_report(factors, strategy: str = "optimal", *, memory_limit: int 
     limit makes impossible is kept as the reason (a string).
     """
     chain, factors = as_problem(list(factors) if not isinstance(factors, Factor) else factors)
+    check_generalized_size(chain.n_factors)
     check_makespan_size(chain.n_factors, machines)
     options = {} if memory_limit is None else {"memory_limit": memory_limit}
     plans: dict = {}

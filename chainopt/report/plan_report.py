@@ -27,6 +27,8 @@ __all__ = [
     "first_steps",
     "ratio",
     "check_makespan_size",
+    "check_generalized_size",
+    "GENERALIZED_MAX_FACTORS",
     "makespan_section",
     "MAKESPAN_MAX_WORK",
     "PLAN_TEXT_WIDTH",
@@ -162,6 +164,35 @@ about a minute (at most 457 factors on 4 machines); plan for 1 machine, or a sho
     )
 
 
+#: The longest generalized chain a report plans (two O(q^3) DPs: the optimum and preaccumulate).
+GENERALIZED_MAX_FACTORS = 3000
+
+
+def check_generalized_size(n_factors: int) -> None:
+    """Refuse, before any work, a generalized report whose DPs would run for more than about a minute.
+
+    A generalized report runs the O(q^3) generalized DP twice (the optimum,
+    and preaccumulate's bracketing). Measured on this project's 2-core machine
+    while other work ran (random sizes in [1, 1000], matrix-free factors):
+    q = 1,000 took 0.5 s + 0.5 s, q = 2,000 8.8 s + 4.3 s, so by the cubic
+    growth 3,000 factors take about 45 s.
+
+    Examples
+    --------
+    >>> check_generalized_size(3000)
+    >>> check_generalized_size(3001)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ChainTooLongError: a generalized chain of 3,001 factors is too long ...
+    """
+    if n_factors > GENERALIZED_MAX_FACTORS:
+        raise ChainTooLongError(
+            f"a generalized chain of {n_factors:,} factors is too long to report on (at most "
+            f"{GENERALIZED_MAX_FACTORS:,}: the generalized DP is O(q^3) and would run for minutes); for formed "
+            "Jacobians give the dims instead (any length)"
+        )
+
+
 def _schedule_rows(plan: Plan) -> list[dict]:
     """One row per scheduled operation (free ACCs of given factors left out)."""
     factors = plan.factors
@@ -218,7 +249,7 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
         more = len(rows) - len(shown)
         notes = {"text": f"... {more:,} more operations (show them with --max-steps 0)",
                  "markdown": f"... {more:,} more operations"}
-    table = Table(shown, columns=_SCHEDULE_COLUMNS, title=f"schedule on {on}", notes=notes)
+    table = Table(shown, columns=_SCHEDULE_COLUMNS, title=f"schedule of the optimal plan on {on}", notes=notes)
     data = {"machines": machines, "makespan": parallel.makespan, "total_work": parallel.cost,
             "one_machine": one_machine_cost, "speedup": speedup, "schedule": rows}
     return header, table, data
