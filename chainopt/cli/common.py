@@ -40,7 +40,7 @@ def shorten(text: str, width: int = 60) -> str:
     Examples
     --------
     >>> shorten("784 512 10"), shorten("1 " * 50, width=20)
-    ('784 512 10', '1 1 1 1 1 ...1 1 1 1 ')
+    ('784 512 10', '1 1 1 1 ...1 1 1 1 ')
     """
     if len(text) <= width:
         return text

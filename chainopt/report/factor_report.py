@@ -155,7 +155,8 @@ class FactorCostReport:
             more = len(self.plan.operations) - len(steps)
             notes = {} if more <= 0 else {"text": f"... {more:,} more steps (show them with --max-steps 0)",
                                           "markdown": f"... {more:,} more steps"}
-            rows = [{**r, "plan": r["plan"] if len(r["plan"]) <= 200 else "(long)"} for r in self.strategy_rows()]
+            rows = [{k: "-" if v is None else v for k, v in r.items()} for r in self.strategy_rows()]
+            rows = [{**r, "plan": r["plan"] if len(r["plan"]) <= 200 else "(long)"} for r in rows]
             tables = [Table(rows, views=("markdown",)),
                       Table(steps, columns=_STEP_COLUMNS, notes=notes,
                             empty={"markdown": "(one given factor: nothing to compute)"})]

@@ -249,7 +249,8 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
         more = len(rows) - len(shown)
         notes = {"text": f"... {more:,} more operations (show them with --max-steps 0)",
                  "markdown": f"... {more:,} more operations"}
-    table = Table(shown, columns=_SCHEDULE_COLUMNS, title=f"schedule of the optimal plan on {on}", notes=notes)
+    title = f"schedule of the shortest-makespan plan on {on}"
+    table = Table(shown, columns=_SCHEDULE_COLUMNS, title=title, notes=notes)
     data = {"machines": machines, "makespan": parallel.makespan, "total_work": parallel.cost,
             "one_machine": one_machine_cost, "speedup": speedup, "schedule": rows}
     return header, table, data
