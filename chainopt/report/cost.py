@@ -72,7 +72,7 @@ def compare(chain, strategies: Sequence[str] = COMPARED):
     return _table(_Plans(chain, {}), names)
 
 
-def _table(plans: dict[str, Plan], names: Sequence[str]):
+def _table(plans: dict[str, Plan], names: Sequence[str], text=plan_text):
     import pandas as pd
 
     best = plans["optimal"].cost
@@ -85,7 +85,7 @@ def _table(plans: dict[str, Plan], names: Sequence[str]):
             "peak_memory": exact_int_column([p.peak_memory for p in rows]),
             "depth": [p.depth for p in rows],
             "steps": [len(p.splits) for p in rows],
-            "plan": [plan_text(p) for p in rows],
+            "plan": [text(p) for p in rows],
         }
     )
 
@@ -135,10 +135,13 @@ class CostReport:
         """The better pure mode's cost over the optimum's (1.0 when a pure mode is optimal)."""
         return _ratio(min(self.fwd_cost, self.bwd_cost), self.optimal_cost)
 
-    def table(self):
-        """The per-strategy DataFrame (see :func:`compare`), the chosen strategy included."""
+    def table(self, *, short: bool = False):
+        """The per-strategy DataFrame (see :func:`compare`), the chosen strategy included.
+
+        With ``short``, a long bracketing is not written out (``'(long)'``).
+        """
         names = list(COMPARED) + ([self.strategy] if self.strategy not in COMPARED else [])
-        return _table(self.plans, names)
+        return _table(self.plans, names, text=_short_text if short else plan_text)
 
     def header(self) -> list[tuple[str, str]]:
         """``(label, value)`` pairs of the report's header block (text view)."""
@@ -214,9 +217,8 @@ class CostReport:
                 notes = {"text": f"... {more:,} more steps (show them with --max-steps 0)",
                          "markdown": f"... {more:,} more steps"}
             header = self.header()
-            strategies = self.table() if fmt != "text" else []
-            if fmt == "markdown":  # a long bracketing is in the csv and json; markdown keeps it short
-                strategies["plan"] = [p if len(p) <= 200 else "(long)" for p in strategies["plan"]]
+            # a long bracketing is in the csv and json; markdown keeps it short
+            strategies = self.table(short=True) if fmt != "text" else []
             tables = [
                 Table(strategies, views=("markdown",)),
                 Table(shown, columns=_STEP_COLUMNS, notes=notes, empty={"markdown": "(one factor: no product needed)"}),
@@ -348,6 +350,11 @@ def cost_report(chain, strategy: str = "optimal", *, memory_limit: int | None = 
         parallel=parallel,
         source=source,
     )
+
+
+def _short_text(plan: Plan) -> str:
+    text = short_plan_text(plan)
+    return "(long)" if text.startswith("(long") else text
 
 
 def _short_chain(chain: Chain, keep: int = 5) -> str:
