@@ -299,3 +299,15 @@ def test_cli_subprocess_dims_from_standard_input():
     assert proc.returncode == 0 and proc.stderr == ""
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert [int(r["cost"]) for r in rows] == [7500, 75000, 7500] and rows[0]["chain"] == "10,100,5,50"
+
+
+def test_cli_network_too_large_to_build_is_still_planned_from_its_sizes(capsys):
+    # mlp:100000,100000,10 would need 75 GiB of weights; its factors need only the sizes
+    status, out, err = run(capsys, "cost", "--network", "mlp:100000,100000,10", "-f", "json")
+    assert status == 0 and err == ""
+    n = 100_000
+    expected = [co.Factor(n_in=n, n_out=n, tangent=n * n, adjoint=n * n, tape=n * n, given=True),
+                co.Factor(n_in=n, n_out=n, tangent=n, adjoint=n, tape=n, diagonal=True),
+                co.Factor(n_in=n, n_out=10, tangent=10 * n, adjoint=10 * n, tape=10 * n, given=True)]
+    data = json.loads(out)
+    assert data["optimal_cost"] == co.plan(expected).cost and data["bwd_cost"] == co.plan(expected, "bwd").cost

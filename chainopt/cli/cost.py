@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import dataclass
 from itertools import pairwise
-
-import numpy as np
 
 from chainopt.cli.common import DIMS_HELP, add_format_option, non_negative_int, parse_dims, shorten
 from chainopt.core.chain import Chain
@@ -126,8 +125,10 @@ def network_factors(spec: str, activation: str):
 
     ``mlp:w_1,...,w_L`` is :func:`chainopt.layers.mlp`'s layer sequence
     (Dense, activation, Dense, ..., Dense); each layer's factor is what that
-    layer's ``factor()`` gives, built on a weight matrix of zeros that takes no
-    memory (a broadcast view), so a network too large to build is still planned.
+    layer's ``factor()`` gives. A dense layer's factor depends on its sizes
+    only, so ``Dense.factor`` is asked on the sizes, without drawing a weight
+    matrix: a network too large to build is still planned (the tests check
+    the result against ``mlp(widths).factors()`` of a real network).
     """
     kind, _, rest = spec.partition(":")
     if kind.strip().lower() not in NETWORKS or not rest.strip():
@@ -140,13 +141,20 @@ def network_factors(spec: str, activation: str):
     except ChainoptError as exc:
         raise ChainoptError(f"--network {shorten(spec)!r}: {exc}") from None
     act = get_activation(activation)
-    zero = np.zeros(1)
     factors = []
     for k, (n_in, n_out) in enumerate(pairwise(widths)):
         if k:
             factors.append(Elementwise(n_in, act).factor())
-        factors.append(Dense(np.broadcast_to(zero, (n_out, n_in))).factor())
+        factors.append(Dense.factor(_DenseSizes(n_in, n_out)))
     return factors
+
+
+@dataclass(frozen=True)
+class _DenseSizes:
+    """What ``Dense.factor`` reads of a dense layer: its sizes (no weights)."""
+
+    n_in: int
+    n_out: int
 
 
 def _chain_source(args):
