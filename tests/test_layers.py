@@ -209,3 +209,18 @@ def test_activations_keep_relative_precision_far_out(name, x, value, derivative)
     act = ACTIVATIONS[name]
     np.testing.assert_allclose(act.f(np.array([x])), [value], rtol=1e-12)
     np.testing.assert_allclose(act.df(np.array([x])), [derivative], rtol=1e-12)
+
+
+def test_factors_report_each_layers_own_costs():
+    net = mlp([5, 4, 3], seed=0)
+    factors = net.factors()
+    assert [(f.n_in, f.n_out) for f in factors] == [net.chain.factor_shape(k)[::-1] for k in (1, 2, 3)]
+    assert [(f.tangent, f.adjoint, f.tape, f.diagonal, f.given) for f in factors] == [
+        (20, 20, 20, False, True),  # W is 4 x 5, and W is the Jacobian: given
+        (4, 4, 4, True, False),  # p'(x), one per entry
+        (12, 12, 12, False, True),
+    ]
+    block = Residual(np.ones((2, 6)))  # A x: 12, p': 2, A^T: 12, identity: 6
+    f = block.factor()
+    assert (f.n_in, f.n_out, f.tangent, f.adjoint, f.tape, f.diagonal) == (6, 6, 32, 32, 26, False)
+    assert resnet(6, 3).factors() == (Residual(np.ones((6, 6))).factor(),) * 3

@@ -171,6 +171,8 @@ def test_text_view_header_rule_and_aligned_table():
     lambda: co.cost_report(HOURGLASS),
     lambda: __import__("chainopt.report.sweep", fromlist=["x"]).sweep_report("notes1", {"x": 2.0}),
     lambda: __import__("chainopt.report.sweep", fromlist=["x"]).jacobian_report("chain:3,4,2", activation=None),
+    lambda: co.cost_report(HOURGLASS, machines=2),
+    lambda: co.cost_report(co.layers.mlp([4, 3, 2]).factors(), memory_limit=0, machines=None),
 ])
 def test_every_report_renders_every_format_and_refuses_others_alike(make):
     report = make()
@@ -180,3 +182,12 @@ def test_every_report_renders_every_format_and_refuses_others_alike(make):
     assert list(csv.DictReader(io.StringIO(report.to_csv())))
     with pytest.raises(co.ChainoptError, match="unknown format 'xml'; choose one of: text, markdown, csv, json"):
         report.format("xml")
+
+
+def test_markdown_of_a_long_chain_keeps_the_bracketings_short_but_csv_has_them_whole():
+    dims = [3, 5, 2, 7] * 30
+    report = co.cost_report(dims)
+    md = report.to_markdown()
+    assert "| fwd |" in md and "(long)" in md and str(co.plan(dims, "fwd")) not in md
+    rows = list(csv.DictReader(io.StringIO(report.to_csv())))
+    assert [r["plan"] for r in rows] == [str(co.plan(dims, name)) for name in ("fwd", "bwd", "optimal")]

@@ -169,7 +169,7 @@ def test_all_plans_counts_are_catalan_numbers():
         assert sum(1 for _ in co.all_plans([2] * (n + 1))) == math.comb(2 * (n - 1), n - 1) // n
 
 
-@pytest.mark.parametrize("name", ["nope", "FWD", "", None, 3])
+@pytest.mark.parametrize("name", ["nope", "forward", "", None, 3])
 def test_unknown_strategy_lists_the_valid_ones(name):
     with pytest.raises(UnknownStrategyError, match=r"unknown strategy .*choose one of: fwd, bwd, optimal, brute"):
         co.plan([2, 3, 4], name)

@@ -9,10 +9,12 @@ stderr and exits with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
+from chainopt import __version__
 from chainopt.cli import bench, cost, reports, sweep
-from chainopt.cli.common import DIMS_HELP, ChainoptArgumentParser, parse_dims
+from chainopt.cli.common import DIMS_HELP, ChainoptArgumentParser, parse_dims, shorten
 from chainopt.errors import ChainoptError
 
 __all__ = ["main", "build_parser", "parse_dims", "ChainoptArgumentParser"]
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
             "chainopt cost 784,512,256,10,1 --format json"
         ),
     )
+    parser.add_argument("--version", action="version", version=f"chainopt {__version__}")
     parser.set_defaults(run=cost.run_default)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ChainoptArgumentParser)
     for module in SUBCOMMANDS:
@@ -42,11 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: A first word that looks like dims (``784``, ``784,512``): the user meant ``chainopt cost``.
+_DIMS_WORD = re.compile(r"[+-]?\d+(,[+-]?\d*)*,?", flags=re.ASCII)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input)."""
     parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words and _DIMS_WORD.fullmatch(words[0]):  # dims without a command: say which command takes them
+        print(f"chainopt: error: {shorten(words[0])!r} is not a command; for the cost report of these dims run: "
+              f"{shorten('chainopt cost ' + ' '.join(words), 120)}", file=sys.stderr)
+        return 2
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # --help (0) or a usage error (2, already one line on stderr)
         return exc.code if isinstance(exc.code, int) else 0
     try:

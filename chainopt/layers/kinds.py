@@ -1,10 +1,21 @@
 """The three layer kinds, each with its exact Jacobian and its tangent and adjoint maps.
 
-Every layer offers the same four operations, forward and reverse as mirror
+Every layer offers the same operations, forward and reverse as mirror
 images: ``layer(x)``, ``layer.jacobian(x)`` (an ``(n_out, n_in)`` matrix),
 ``layer.jvp(x, v)`` (``J v``, pushing tangents forward) and
 ``layer.vjp(x, u)`` (``J^T u``, pulling adjoints back). ``v`` and ``u`` may be
-vectors or matrices whose columns are vectors.
+vectors or matrices whose columns are vectors. ``layer.factor()`` is the
+layer as a :class:`~chainopt.core.factors.Factor` of a generalized Jacobian
+chain: its sizes and what one direction through its tangent or adjoint costs
+(multiply-adds), and its tape.
+
+**What the tape counts.** As in Naumann's model (the tape is the number of
+edges of the layer's computational graph), a layer's tape is the number of
+local partial derivatives its adjoint reads: a dense layer's ``n_out * n_in``
+weights, an elementwise layer's ``n`` derivatives ``p'(x)`` (the only values
+it must record from the forward pass), a residual block's inner layers' (its
+weights ``A`` counted for both of their uses, and ``p'(A x)``). The identity
+branch of a residual block reads nothing.
 
 =================  ============================  =====================================
 layer              map                           Jacobian
@@ -22,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainopt.core.factors import Factor
 from chainopt.errors import DimensionError, ShapeError
 from chainopt.layers.activations import Activation, get_activation
 
@@ -99,6 +111,21 @@ class Dense:
         """``J^T u = W^T u``."""
         return self.W.T @ u
 
+    def factor(self) -> Factor:
+        """The layer as a factor: ``t = a = tape = n_in * n_out`` (a matrix-vector product with ``W``).
+
+        The factor is ``given``: its Jacobian ``W`` is already a matrix, so
+        preaccumulating it costs nothing (the plan multiplies by ``W``
+        directly instead of pushing ``n_in`` unit directions through it).
+
+        Examples
+        --------
+        >>> Dense(np.ones((3, 4))).factor()
+        Factor(n_in=4, n_out=3, tangent=12, adjoint=12, tape=12, diagonal=False, given=True)
+        """
+        cost = self.n_in * self.n_out
+        return Factor(n_in=self.n_in, n_out=self.n_out, tangent=cost, adjoint=cost, tape=cost, given=True)
+
     def __repr__(self) -> str:
         return f"Dense({self.n_in} -> {self.n_out})"
 
@@ -148,6 +175,16 @@ class Elementwise:
     def vjp(self, x, u):
         """``J^T u``, equal to ``J u`` (the Jacobian is diagonal)."""
         return self.jvp(x, u)  # diagonal, so symmetric
+
+    def factor(self) -> Factor:
+        """The layer as a diagonal factor: ``t = a = tape = n`` (a scaling by ``p'(x)``).
+
+        Examples
+        --------
+        >>> Elementwise(5, "tanh").factor()
+        Factor(n_in=5, n_out=5, tangent=5, adjoint=5, tape=5, diagonal=True, given=False)
+        """
+        return Factor(n_in=self.n, n_out=self.n, tangent=self.n, adjoint=self.n, tape=self.n, diagonal=True)
 
     def __repr__(self) -> str:
         return f"Elementwise({self.n}, {self.activation.name!r})"
@@ -208,6 +245,22 @@ class Residual:
     def vjp(self, x, u):
         """``J^T u``, equal to ``J u`` (the Jacobian is symmetric)."""
         return self.jvp(x, u)
+
+    def factor(self) -> Factor:
+        """The block as a dense factor: its inner layers ``A``, ``p``, ``A^T`` plus the identity.
+
+        With ``A`` of shape ``(h, n)``: ``t = a = hn + h + hn + n`` (the inner
+        matrix-vector products, the scaling by ``p'(A x)``, the identity's
+        ``n`` additions); the tape is the inner layers' ``2hn + h``.
+
+        Examples
+        --------
+        >>> Residual(np.ones((2, 3))).factor()
+        Factor(n_in=3, n_out=3, tangent=17, adjoint=17, tape=14, diagonal=False, given=False)
+        """
+        h, n = self.A.shape
+        tape = 2 * h * n + h
+        return Factor(n_in=n, n_out=n, tangent=tape + n, adjoint=tape + n, tape=tape)
 
     def __repr__(self) -> str:
         return f"Residual({self.n_in}, hidden={self.A.shape[0]}, {self.activation.name!r})"

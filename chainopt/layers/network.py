@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainopt.core.chain import Chain
+from chainopt.core.factors import Factor
 from chainopt.errors import NonFiniteError, ShapeError
 from chainopt.execution import multiply
 
@@ -66,6 +67,20 @@ class Network:
     def dims(self) -> tuple[int, ...]:
         """``(n_1, ..., n_N)``, input first: the chain of the network's Jacobians."""
         return (self.layers[0].n_in, *(layer.n_out for layer in self.layers))
+
+    def factors(self) -> tuple[Factor, ...]:
+        """The network's generalized Jacobian chain: each layer's :meth:`factor`, input side first.
+
+        Planning a network's Jacobian needs only these (sizes and costs,
+        never the weights): ``co.plan(net.factors(), "optimal")``.
+
+        Examples
+        --------
+        >>> from chainopt.layers import mlp
+        >>> [(f.n_in, f.n_out, f.tangent, f.diagonal) for f in mlp([4, 3, 2], seed=0).factors()]
+        [(4, 3, 12, False), (3, 3, 3, True), (3, 2, 6, False)]
+        """
+        return tuple(layer.factor() for layer in self.layers)
 
     @property
     def chain(self) -> Chain:

@@ -52,6 +52,7 @@ __all__ = [
     "hu_shing",
     "plan",
     "get_strategy",
+    "strategy_name",
     "fwd",
     "bwd",
     "optimal",
@@ -157,8 +158,8 @@ def preaccumulate(chain, *, memory_limit: int | None = None, budget: int | None 
     ('A2 A1', 656)
     """
     chain, factors = as_problem(chain)
-    if factors is None:
-        return dp.optimal(chain, budget=budget)
+    if factors is None:  # formed Jacobians: preaccumulation is free, so this is the optimum
+        return optimal(chain, budget=budget)
     _, nodes = generalized.preaccumulate(factors, memory_limit, budget=budget)
     return Plan.from_nodes(factors, nodes, memory_limit=memory_limit)
 
@@ -188,12 +189,27 @@ STRATEGIES: dict[str, Callable[..., Plan]] = {
 }
 
 
+def strategy_name(name: str) -> str:
+    """The registered name of strategy ``name``, matched case-insensitively (``'FWD'`` -> ``'fwd'``).
+
+    Raises
+    ------
+    UnknownStrategyError
+        For a name that is not registered (or not a string), listing the valid ones.
+
+    Examples
+    --------
+    >>> strategy_name("FWD"), strategy_name("Hu_Shing")
+    ('fwd', 'hu_shing')
+    """
+    if not isinstance(name, str) or name.lower() not in STRATEGIES:
+        raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}")
+    return name.lower()
+
+
 def get_strategy(name: str) -> Callable[..., Plan]:
-    """The strategy registered as ``name``; an unknown name lists the valid ones."""
-    try:
-        return STRATEGIES[name]
-    except (KeyError, TypeError):
-        raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}") from None
+    """The strategy registered as ``name`` (case-insensitive); an unknown name lists the valid ones."""
+    return STRATEGIES[strategy_name(name)]
 
 
 def plan(chain, strategy: str = "optimal", **options) -> Plan:
