@@ -163,3 +163,29 @@ def test_formed_jacobian_strategies_and_bad_options():
         net.plan("sideways")
     with pytest.raises(ChainoptError, match="the adjoint sweep needs F_2's tape of 3 entries"):
         net.jacobian(x, "bwd", memory_limit=2)
+
+
+@SETTINGS
+@given(widths=st.lists(st.integers(1, 8), min_size=2, max_size=6), seed=st.integers(0, 10_000),
+       memory_limit=st.one_of(st.none(), st.integers(0, 60)))
+def test_the_compiled_program_agrees_with_run_plan(widths, seed, memory_limit):
+    from chainopt.execution import run_plan
+
+    net = mixed(widths, seed)
+    x = np.random.default_rng(seed).standard_normal(widths[0])
+    provider = net.linearize(x)
+    for strategy in ("fwd", "optimal", "preaccumulate"):
+        plan = net.plan(strategy, memory_limit=memory_limit)
+        J = net.jacobian(x, strategy, memory_limit=memory_limit)
+        np.testing.assert_allclose(J, run_plan(plan, provider), rtol=1e-14, atol=1e-300)
+        assert J.flags.writeable
+
+
+def test_a_single_layer_network_returns_a_copy():
+    W = np.arange(6.0).reshape(2, 3)
+    net = Network([Dense(W)])
+    J = net.jacobian(np.ones(3))
+    np.testing.assert_array_equal(J, W)
+    J[0, 0] = 99.0
+    np.testing.assert_array_equal(net.layers[0].W, W)
+    np.testing.assert_array_equal(Network([Elementwise(2, "identity")]).jacobian(np.ones(2)), np.eye(2))

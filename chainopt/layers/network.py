@@ -24,8 +24,10 @@ from chainopt.core.plan import Plan
 from chainopt.core.strategies import STRATEGIES, get_strategy
 from chainopt.core.strategies import plan as plan_for
 from chainopt.errors import ChainoptError, NonFiniteError, ShapeError
-from chainopt.execution import execute_dask, multiply, run_plan
+from chainopt.execution import execute_dask, multiply
+from chainopt.layers.kinds import Dense, Elementwise
 from chainopt.layers.linear import NetworkFactors
+from chainopt.layers.program import compile_plan, run_program
 
 __all__ = ["GENERALIZED_STRATEGIES", "Network"]
 
@@ -74,7 +76,7 @@ class Network:
                     f"({layers[k - 1]!r}) gives {layers[k - 1].n_out}"
                 )
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "_plans", {})  # (strategy, memory_limit, machines) -> Plan: sizes only
+        object.__setattr__(self, "_plans", {})  # (strategy, memory_limit, machines) -> (Plan, program): sizes only
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -170,9 +172,13 @@ class Network:
         >>> net.plan("optimal") is p
         True
         """
+        return self._compiled(strategy, memory_limit, machines)[0]
+
+    def _compiled(self, strategy, memory_limit, machines):
+        """``(plan, program)`` for these options, from the cache (planned and compiled once)."""
         key = (strategy, memory_limit, machines)
-        plan = self._plans.get(key)
-        if plan is None:
+        cached = self._plans.get(key)
+        if cached is None:
             if strategy not in GENERALIZED_STRATEGIES:
                 get_strategy(strategy)  # an unknown name lists the valid ones
                 raise ChainoptError(
@@ -182,8 +188,14 @@ class Network:
             options = {"memory_limit": memory_limit}
             if machines != 1:
                 options["machines"] = machines
-            plan = self._plans[key] = plan_for(self.factors(), strategy, **options)
-        return plan
+            plan = plan_for(self.factors(), strategy, **options)
+            cached = self._plans[key] = (plan, compile_plan(plan, self._kinds()))
+        return cached
+
+    def _kinds(self) -> tuple[str, ...]:
+        """Each layer's kind for :func:`~chainopt.layers.program.compile_plan`."""
+        return tuple("dense" if isinstance(layer, Dense) else "diagonal" if isinstance(layer, Elementwise) else "map"
+                     for layer in self.layers)
 
     def linearize(self, x) -> NetworkFactors:
         """One forward pass at ``x``, keeping what the layers' tangents and adjoints need.
@@ -211,7 +223,8 @@ class Network:
         """The network's ``(n_N, n_1)`` Jacobian at ``x``, by the plan of ``strategy``.
 
         One forward pass (:meth:`linearize`), then the generalized plan of
-        :meth:`factors` (:meth:`plan`, cached) runs on the layers: TAN pushes
+        :meth:`factors` (:meth:`plan`, cached with its compiled program,
+        :mod:`chainopt.layers.program`) runs on the layers: TAN pushes
         a whole block of directions through a layer's tangent, ADJ through
         its adjoint, products of formed pieces are matrix products (row or
         column scalings when a piece is diagonal).
@@ -255,10 +268,10 @@ class Network:
                     f"or scheduler; use one of {', '.join(GENERALIZED_STRATEGIES)}"
                 )
             return multiply(self.jacobians(x), strategy)
-        plan = self.plan(strategy, memory_limit=memory_limit, machines=machines)
+        plan, program = self._compiled(strategy, memory_limit, machines)
         provider = self.linearize(x)
         if scheduler is None:
-            return run_plan(plan, provider)
+            return run_program(program, provider.maps)
         return execute_dask(plan, provider, scheduler)
 
     def __repr__(self) -> str:
