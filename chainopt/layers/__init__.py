@@ -11,6 +11,8 @@ it imports the core and the executor, never the reverse, and never
   ``Elementwise``, ``Residual``;
 - :mod:`~chainopt.layers.linear`: the layers' Jacobians at a point as block
   linear maps, and ``NetworkFactors``, the provider plans run on;
+- :mod:`~chainopt.layers.program`: a network's plan compiled once into
+  straight-line numpy code (what ``Network.jacobian`` runs);
 - :mod:`~chainopt.layers.network`: ``Network``, their composition;
 - :mod:`~chainopt.layers.builders`: the seeded ``mlp``, ``resnet`` and the
   ``dense_layers`` they (and ``chain:`` in ``chainopt sweep``) share, and
