@@ -224,3 +224,31 @@ def test_factors_report_each_layers_own_costs():
     f = block.factor()
     assert (f.n_in, f.n_out, f.tangent, f.adjoint, f.tape, f.diagonal) == (6, 6, 32, 32, 26, False)
     assert resnet(6, 3).factors() == (Residual(np.ones((6, 6))).factor(),) * 3
+
+
+def test_from_weights_builds_the_network_of_given_arrays():
+    rng = np.random.default_rng(0)
+    Ws = [rng.standard_normal((4, 3)), rng.standard_normal((2, 4))]
+    bs = [rng.standard_normal(4), rng.standard_normal(2)]
+    x = rng.standard_normal(3)
+    plain = co.layers.from_weights(Ws, bs, "tanh")
+    np.testing.assert_allclose(plain(x), Ws[1] @ np.tanh(Ws[0] @ x + bs[0]) + bs[1], rtol=1e-14)
+    ending = co.layers.from_weights(Ws, bs, "tanh", final_activation=True)
+    np.testing.assert_allclose(ending(x), np.tanh(Ws[1] @ np.tanh(Ws[0] @ x + bs[0]) + bs[1]), rtol=1e-14)
+    assert ending.dims == (3, 4, 4, 2, 2)
+    np.testing.assert_array_equal(co.layers.from_weights(Ws)(np.zeros(3)), np.zeros(2))  # no biases: zeros
+    with pytest.raises(ShapeError, match=r"weights\[1\] has shape \(2, 5\), taking 5 inputs, but weights\[0\] gives 4"):
+        co.layers.from_weights([Ws[0], np.ones((2, 5))])
+    with pytest.raises(ShapeError, match=r"weights\[0\]: b has shape \(3,\)"):
+        co.layers.from_weights([Ws[0]], [np.ones(3)])
+    with pytest.raises(ShapeError, match="2 weight matrices but 1 biases"):
+        co.layers.from_weights(Ws, bs[:1])
+
+
+def test_autodiff_jacobian_chooses_its_mode_from_the_shapes():
+    A = np.arange(12.0).reshape(4, 3)
+    tall = co.autodiff.jacobian(lambda x: A @ x, np.ones(3))
+    wide = co.autodiff.jacobian(lambda x: A.T @ x, np.ones(4))
+    assert (tall.mode, tall.sweeps, wide.mode, wide.sweeps) == ("fwd", 3, "bwd", 3)
+    np.testing.assert_array_equal(tall.matrix, A)
+    assert co.autodiff.jacobian(lambda x: A @ x, np.ones(3), mode="bwd").sweeps == 4  # explicit mode honoured

@@ -8,13 +8,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from chainopt.errors import ChainoptError, DimensionError
+from chainopt.errors import ChainoptError, DimensionError, ShapeError
 from chainopt.execution import seeded_rng
 from chainopt.layers.activations import get_activation
 from chainopt.layers.kinds import Dense, Elementwise, Residual, positive_int
 from chainopt.layers.network import Network
 
-__all__ = ["dense_layers", "mlp", "resnet"]
+__all__ = ["dense_layers", "from_weights", "mlp", "resnet"]
 
 
 def _dtype(dtype) -> np.dtype:
@@ -78,6 +78,55 @@ def mlp(widths: Sequence[int], activation: str = "tanh", seed=0, *, dtype=np.flo
     layers: list = [dense[0]]
     for layer in dense[1:]:
         layers += [Elementwise(layer.n_in, act), layer]
+    return Network(layers)
+
+
+def from_weights(weights: Sequence, biases: Sequence | None = None, activation: str = "tanh", *,
+                 final_activation: bool = False) -> Network:
+    """A network from given weights and biases: ``Dense(W_k, b_k)``, the activation between them.
+
+    ``weights[k]`` is ``(n_{k+1}, n_k)`` (as ``W x``: input size last) and
+    ``biases[k]`` is ``(n_{k+1},)``; ``biases=None`` means zeros. With
+    ``final_activation=True`` the activation also follows the last dense
+    layer (a network ending in ``tanh``, say); by default the last layer is
+    linear, as in :func:`mlp`. The arrays are copied (read-only copies).
+
+    Raises
+    ------
+    ShapeError
+        A weight or bias of the wrong shape; the message names the layer.
+
+    Examples
+    --------
+    >>> net = from_weights([np.ones((3, 2)), np.ones((1, 3))], [np.zeros(3), np.zeros(1)], "relu")
+    >>> net.dims, [type(layer).__name__ for layer in net.layers]
+    ((2, 3, 3, 1), ['Dense', 'Elementwise', 'Dense'])
+    >>> from_weights([np.ones((3, 2))], final_activation=True).dims
+    (2, 3, 3)
+    """
+    weights = list(weights)
+    if not weights:
+        raise DimensionError("from_weights needs at least one weight matrix, got none")
+    biases = [None] * len(weights) if biases is None else list(biases)
+    if len(biases) != len(weights):
+        raise ShapeError(f"{len(weights)} weight matrices but {len(biases)} biases; give one bias per layer (or None)")
+    act = get_activation(activation)
+    layers: list = []
+    for k, (W, b) in enumerate(zip(weights, biases), start=1):
+        if layers:
+            layers.append(Elementwise(layers[-1].n_out, act))
+        try:
+            dense = Dense(W, b)
+        except ShapeError as exc:
+            raise ShapeError(f"weights[{k - 1}]: {exc}") from None
+        if layers and dense.n_in != layers[-1].n_out:
+            raise ShapeError(
+                f"weights[{k - 1}] has shape {dense.W.shape}, taking {dense.n_in} inputs, but weights[{k - 2}] "
+                f"gives {layers[-1].n_out} outputs"
+            )
+        layers.append(dense)
+    if final_activation:
+        layers.append(Elementwise(layers[-1].n_out, act))
     return Network(layers)
 
 

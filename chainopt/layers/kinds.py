@@ -4,7 +4,10 @@ Every layer offers the same operations, forward and reverse as mirror
 images: ``layer(x)``, ``layer.jacobian(x)`` (an ``(n_out, n_in)`` matrix),
 ``layer.jvp(x, v)`` (``J v``, pushing tangents forward) and
 ``layer.vjp(x, u)`` (``J^T u``, pulling adjoints back). ``v`` and ``u`` may be
-vectors or matrices whose columns are vectors. ``layer.factor()`` is the
+vectors or matrices whose columns are vectors. ``layer.linearize(x)`` is
+the forward pass that keeps what the tangent and adjoint need: the output and
+the Jacobian as a linear map (:mod:`chainopt.layers.linear`) that pushes a
+whole block of directions at once. ``layer.factor()`` is the
 layer as a :class:`~chainopt.core.factors.Factor` of a generalized Jacobian
 chain: its sizes and what one direction through its tangent or adjoint costs
 (multiply-adds), and its tape.
@@ -36,6 +39,7 @@ import numpy as np
 from chainopt.core.factors import Factor
 from chainopt.errors import DimensionError, ShapeError
 from chainopt.layers.activations import Activation, get_activation
+from chainopt.layers.linear import DenseMap, DiagonalMap, ResidualMap
 
 __all__ = ["Dense", "Elementwise", "Residual", "positive_int"]
 
@@ -103,6 +107,10 @@ class Dense:
         """The Jacobian ``W`` (the same at every ``x``)."""
         return self.W
 
+    def linearize(self, x) -> tuple[np.ndarray, DenseMap]:
+        """``(W x + b, W)``: the output, and the Jacobian as a linear map (nothing to keep)."""
+        return self.W @ x + self.b, DenseMap(self.W)
+
     def jvp(self, x, v):
         """``J v = W v``."""
         return self.W @ v
@@ -166,6 +174,11 @@ class Elementwise:
     def jacobian(self, x):
         """The Jacobian ``diag(p'(x))`` as a dense matrix."""
         return np.diag(self.activation.df(x))
+
+    def linearize(self, x) -> tuple[np.ndarray, DiagonalMap]:
+        """``(p(x), diag(p'(x)))``: the output, and the Jacobian kept as its diagonal."""
+        y = self.activation.f(x)
+        return y, DiagonalMap(self.activation.derivative(x, y))
 
     def jvp(self, x, v):
         """``J v = p'(x) * v``, row by row for a matrix ``v``."""
@@ -235,6 +248,12 @@ class Residual:
         """The Jacobian ``I + A^T diag(p'(A x)) A``."""
         d = self.activation.df(self.A @ x)
         return np.eye(self.n_in, dtype=self.A.dtype) + self.A.T @ (d[:, None] * self.A)
+
+    def linearize(self, x) -> tuple[np.ndarray, ResidualMap]:
+        """``(x + A^T p(A x), I + A^T diag(p'(A x)) A)``: the output, and the Jacobian as a map keeping ``p'(A x)``."""
+        z = self.A @ x
+        inner = self.activation.f(z)
+        return x + self.A.T @ inner, ResidualMap(self.A, self.activation.derivative(z, inner))
 
     def jvp(self, x, v):
         """``J v``, without forming ``J``."""

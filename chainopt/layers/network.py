@@ -1,10 +1,14 @@
 """A network: a composition of layers and its chain of exact Jacobians.
 
 A :class:`Network` is a composition ``x_1 -> f_1 -> x_2 -> ... -> x_N`` of
-layers (:mod:`chainopt.layers.kinds`); ``net.jacobians(x)`` returns
-``[A_1, ..., A_{N-1}]`` in layer order, each the exact Jacobian of one layer at
-the point the forward pass reached, and ``net.jacobian(x, strategy=...)``
-multiplies them in a chosen order. Builders live in :mod:`chainopt.layers.builders`.
+layers (:mod:`chainopt.layers.kinds`). ``net.factors()`` is its generalized
+Jacobian chain (each layer's sizes and tangent/adjoint costs);
+``net.jacobian(x, strategy=...)`` plans it (once per sizes and options: the
+plan is cached) and runs the plan after one forward pass
+(``net.linearize(x)``), pushing whole blocks of directions through the
+layers' tangents and adjoints. ``net.jacobians(x)`` returns the formed
+``[A_1, ..., A_{N-1}]`` in layer order. Builders live in
+:mod:`chainopt.layers.builders`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,20 @@ import numpy as np
 
 from chainopt.core.chain import Chain
 from chainopt.core.factors import Factor
-from chainopt.errors import NonFiniteError, ShapeError
-from chainopt.execution import multiply
+from chainopt.core.plan import Plan
+from chainopt.core.strategies import STRATEGIES, get_strategy
+from chainopt.core.strategies import plan as plan_for
+from chainopt.errors import ChainoptError, NonFiniteError, ShapeError
+from chainopt.execution import execute_dask, multiply
+from chainopt.layers.kinds import Dense, Elementwise
+from chainopt.layers.linear import NetworkFactors
+from chainopt.layers.program import compile_plan, run_program
 
-__all__ = ["Network"]
+__all__ = ["GENERALIZED_STRATEGIES", "Network"]
+
+#: The strategies :meth:`Network.jacobian` runs on the network's factors (tangents, adjoints, products);
+#: the other names of :data:`chainopt.STRATEGIES` and ``'multi_dot'`` multiply the formed Jacobians.
+GENERALIZED_STRATEGIES = ("fwd", "bwd", "optimal", "preaccumulate")
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +76,7 @@ class Network:
                     f"({layers[k - 1]!r}) gives {layers[k - 1].n_out}"
                 )
         object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "_plans", {})  # (strategy, memory_limit, machines) -> (Plan, program): sizes only
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -140,12 +155,124 @@ class Network:
             u = layer.vjp(x_k, u)
         return u
 
-    def jacobian(self, x, strategy: str = "optimal"):
-        """The network's ``(n_N, n_1)`` Jacobian at ``x``, its factors multiplied by ``strategy``.
+    def plan(self, strategy: str = "optimal", *, memory_limit: int | None = None, machines: int | None = 1) -> Plan:
+        """The plan of ``strategy`` for the network's :meth:`factors` (computed once, then cached).
 
-        ``strategy`` is any name in :data:`chainopt.STRATEGIES` or ``'multi_dot'``.
+        Planning depends on the sizes only, never on the point or the
+        weights, so the plan is kept per ``(strategy, memory_limit,
+        machines)`` and repeated Jacobians pay no planning.
+
+        Examples
+        --------
+        >>> from chainopt.layers import mlp
+        >>> net = mlp([100, 1000, 10, 1000, 100], seed=0)
+        >>> p = net.plan("optimal")
+        >>> str(p), p.cost, net.plan("bwd").cost
+        ('(A7 (F6 A5)) (F4 ((A3 F2) A1))', 2121000, 12201000)
+        >>> net.plan("optimal") is p
+        True
         """
-        return multiply(self.jacobians(x), strategy)
+        return self._compiled(strategy, memory_limit, machines)[0]
+
+    def _compiled(self, strategy, memory_limit, machines):
+        """``(plan, program)`` for these options, from the cache (planned and compiled once)."""
+        key = (strategy, memory_limit, machines)
+        cached = self._plans.get(key)
+        if cached is None:
+            if strategy not in GENERALIZED_STRATEGIES:
+                get_strategy(strategy)  # an unknown name lists the valid ones
+                raise ChainoptError(
+                    f"strategy {strategy!r} plans formed Jacobians, not a network's factors; "
+                    f"use one of {', '.join(GENERALIZED_STRATEGIES)}"
+                )
+            options = {"memory_limit": memory_limit}
+            if machines != 1:
+                options["machines"] = machines
+            plan = plan_for(self.factors(), strategy, **options)
+            cached = self._plans[key] = (plan, compile_plan(plan, self._kinds()))
+        return cached
+
+    def _kinds(self) -> tuple[str, ...]:
+        """Each layer's kind for :func:`~chainopt.layers.program.compile_plan`."""
+        return tuple("dense" if isinstance(layer, Dense) else "diagonal" if isinstance(layer, Elementwise) else "map"
+                     for layer in self.layers)
+
+    def linearize(self, x) -> NetworkFactors:
+        """One forward pass at ``x``, keeping what the layers' tangents and adjoints need.
+
+        Returns the :class:`~chainopt.layers.linear.NetworkFactors` provider
+        (with the network's value as ``output``) that plans run on.
+
+        Examples
+        --------
+        >>> from chainopt.layers import mlp
+        >>> net = mlp([3, 2, 1], seed=0)
+        >>> provider = net.linearize(np.ones(3))
+        >>> bool(np.allclose(provider.output, net(np.ones(3)))), len(provider)
+        (True, 3)
+        """
+        x = self._check_point(x)
+        maps = []
+        for layer in self.layers:
+            x, linear = layer.linearize(x)
+            maps.append(linear)
+        return NetworkFactors(maps, x, x.dtype)
+
+    def jacobian(self, x, strategy: str = "optimal", *, memory_limit: int | None = None,
+                 machines: int | None = 1, scheduler=None) -> np.ndarray:
+        """The network's ``(n_N, n_1)`` Jacobian at ``x``, by the plan of ``strategy``.
+
+        One forward pass (:meth:`linearize`), then the generalized plan of
+        :meth:`factors` (:meth:`plan`, cached with its compiled program,
+        :mod:`chainopt.layers.program`) runs on the layers: TAN pushes
+        a whole block of directions through a layer's tangent, ADJ through
+        its adjoint, products of formed pieces are matrix products (row or
+        column scalings when a piece is diagonal).
+
+        Parameters
+        ----------
+        x : array_like
+            The point, a real vector of the input size.
+        strategy : str
+            ``'optimal'`` (the cheapest plan), ``'fwd'`` (forward mode
+            everywhere: the global tangent sweep, column by column, as
+            ``jax.jacfwd`` does), ``'bwd'`` (the global adjoint sweep, row by
+            row, as ``jax.jacrev``), ``'preaccumulate'`` (every layer's
+            Jacobian formed, then the cheapest bracketing). The other names of
+            :data:`chainopt.STRATEGIES` and ``'multi_dot'`` multiply the
+            formed Jacobians of :meth:`jacobians` (no options then).
+        memory_limit : int, optional
+            Tape entries an adjoint may need (see :meth:`Dense.factor
+            <chainopt.layers.Dense.factor>`); ``None``: unlimited.
+        machines : int or None
+            Plan for the shortest makespan on this many machines (``None``:
+            unlimited); the default 1 is the fewest multiply-adds.
+        scheduler : str or distributed.Client, optional
+            Run the plan as a Dask graph on this scheduler (``"threads"``,
+            ``"processes"``, ``"sync"`` or a client); ``None`` runs it here,
+            operation by operation.
+
+        Examples
+        --------
+        >>> from chainopt.layers import mlp
+        >>> net = mlp([4, 3, 2], seed=0)
+        >>> x = np.linspace(-1, 1, 4)
+        >>> J = net.jacobian(x)
+        >>> J.shape, bool(np.allclose(J, net.jacobian(x, "fwd"))), bool(np.allclose(J, net.jacobian(x, "bwd")))
+        ((2, 4), True, True)
+        """
+        if strategy not in GENERALIZED_STRATEGIES and (strategy in STRATEGIES or strategy == "multi_dot"):
+            if memory_limit is not None or machines != 1 or scheduler is not None:
+                raise ChainoptError(
+                    f"strategy {strategy!r} multiplies formed Jacobians and takes no memory_limit, machines "
+                    f"or scheduler; use one of {', '.join(GENERALIZED_STRATEGIES)}"
+                )
+            return multiply(self.jacobians(x), strategy)
+        plan, program = self._compiled(strategy, memory_limit, machines)
+        provider = self.linearize(x)
+        if scheduler is None:
+            return run_program(program, provider.maps)
+        return execute_dask(plan, provider, scheduler)
 
     def __repr__(self) -> str:
         return f"Network({list(self.layers)!r})"
