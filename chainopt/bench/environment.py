@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import subprocess
 from importlib import metadata
+from pathlib import Path
 
-__all__ = ["machine_info", "blas_info", "machine_lines"]
+__all__ = ["machine_info", "blas_info", "machine_lines", "source_commit"]
 
 
 def _version(package: str) -> str:
@@ -70,6 +72,31 @@ def blas_info() -> dict:
     return {"blas": name, "blas_threads": threads}
 
 
+def source_commit() -> str:
+    """The git commit of the chainopt source that is running, ``'+ changes'`` if it has uncommitted ones.
+
+    Read from the repository the imported ``chainopt`` lives in (a checkout or
+    an editable install); ``'unknown (not a git checkout)'`` for an installed
+    copy or without git.
+
+    Examples
+    --------
+    >>> isinstance(source_commit(), str)
+    True
+    """
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode or not (root / "chainopt").is_dir():
+            return "unknown (not a git checkout)"
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "chainopt"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git not available)"
+    return head.stdout.strip() + (" + uncommitted changes to chainopt/" if dirty else "")
+
+
 def machine_info() -> dict:
     """A dict describing the machine, the software versions and the time (UTC).
 
@@ -89,6 +116,7 @@ def machine_info() -> dict:
         "pandas": _version("pandas"),
         "matplotlib": _version("matplotlib"),
         "chainopt": _version("chainopt"),
+        "commit": source_commit(),
         **blas_info(),
     }
 
@@ -101,6 +129,6 @@ def machine_lines(info: dict | None = None) -> list[str]:
         f"- date: {info['date']}",
         f"- machine: {info['cpu']}, {info['cores']} cores, {info['os']}",
         f"- software: Python {info['python']}, numpy {info['numpy']}, pandas {info['pandas']}, "
-        f"matplotlib {info['matplotlib']}, chainopt {info['chainopt']}",
+        f"matplotlib {info['matplotlib']}, chainopt {info['chainopt']} (commit {info.get('commit', 'unknown')})",
         f"- BLAS: {info['blas']}" + (f", {threads} threads" if threads else ""),
     ]
