@@ -70,6 +70,16 @@ def add_parser(subparsers) -> None:
     )
     _add_options(p)
     p.set_defaults(run=run_sweep)
+    # One EXPR is read; words after it are options (see _options_after_expr), so the usage says EXPR, once.
+    p.usage = p.format_usage().removeprefix("usage: ").strip().replace("EXPR [EXPR ...]", "EXPR")
+    usage_error = p.error
+
+    def error(message: str):
+        if "required: EXPR" in message or "unrecognized arguments: -" in message:
+            message = f"{message}; {LEADING_MINUS}"
+        usage_error(message)
+
+    p.error = error
 
 
 class _TailParser(argparse.ArgumentParser):
