@@ -17,7 +17,7 @@ here; ``multi_dot`` (numpy's, which plans itself) is one more entry.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -146,11 +146,13 @@ def _short(value, limit: int = 80) -> str:
 
 
 def _on_dask(plan: Plan, mats, scheduler, check_finite: bool) -> np.ndarray:
-    if importlib.util.find_spec("dask") is None:
+    try:
+        importlib.import_module("dask")  # the optional extra, imported only when a scheduler is asked for
+    except ImportError:
         raise ChainoptError(
             f"scheduler={_short(scheduler)} runs the plan on Dask, which is not installed: "
             'pip install "chainopt[dask]" (or leave scheduler=None to run it here)'
-        )
+        ) from None
     from chainopt.execution.dask import execute_dask
 
     return execute_dask(plan, mats, scheduler=scheduler, check_finite=check_finite)
