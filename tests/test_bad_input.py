@@ -110,7 +110,9 @@ def test_public_api_overhead_rows():
     assert [r["shape"] for r in rows] == ["small", "funnel"]
     for r in rows:
         assert r["plan"] == str(co.plan(r["dims"]))
-        assert r["multiply_ratio"] == pytest.approx(r["multiply"] / r["bare"])
+        for label in ("multiply", "execute"):
+            low, high = r[f"{label}_ratio_iqr"]
+            assert 0 < low <= r[f"{label}_ratio"] <= high
         assert min(r["bare"], r["multiply"], r["execute"]) > 0
 
 

@@ -5,7 +5,8 @@ a user calls ``co.multiply(mats, "optimal")`` or ``co.execute(plan, mats)``
 in a loop, and pays whatever those do per call (planning, validation,
 finiteness). :func:`public_api_overhead` times exactly those calls against
 the same products written as one ``@`` expression in the same order, on the
-same arrays, interleaved, and reports medians and their ratios.
+same arrays, interleaved, and reports medians, and the ratios paired round by
+round with their interquartile range.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
     -------
     list of dict
         One per shape: ``shape``, ``dims``, ``plan``, ``bare``, ``multiply``,
-        ``execute`` (median seconds per call) and ``multiply_ratio``,
-        ``execute_ratio`` (each over ``bare``).
+        ``execute`` (median seconds per call); ``multiply_ratio`` and
+        ``execute_ratio``, the median over rounds of each call's time over
+        the bare tree's time in the same round, and ``multiply_ratio_iqr``,
+        ``execute_ratio_iqr``, the interquartile range of those ratios.
 
     Raises
     ------
@@ -80,8 +83,8 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
     Examples
     --------
     >>> rows = public_api_overhead({"tiny": (3, 4, 2)}, repeats=3, min_time=0.001)
-    >>> rows[0]["plan"], sorted(k for k in rows[0] if k.endswith("ratio"))
-    ('A2 A1', ['execute_ratio', 'multiply_ratio'])
+    >>> rows[0]["plan"], sorted(k for k in rows[0] if "ratio" in k)
+    ('A2 A1', ['execute_ratio', 'execute_ratio_iqr', 'multiply_ratio', 'multiply_ratio_iqr'])
     """
     rows = []
     for name, dims in shapes.items():
@@ -98,10 +101,19 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
             if not np.array_equal(funcs[label](), reference):
                 raise ResultMismatchError(f"{label} and the bare @ tree {bare_expression(plan)} differ on {name}")
         times = time_interleaved(funcs, repeats=repeats, warmup=1, number=autorange(funcs, min_time))
-        medians = {label: statistics.median(ts) for label, ts in times.items()}
-        rows.append({
-            "shape": name, "dims": tuple(dims), "plan": str(plan), **medians,
-            "multiply_ratio": medians["multiply"] / medians["bare"],
-            "execute_ratio": medians["execute"] / medians["bare"],
-        })
+        row = {"shape": name, "dims": tuple(dims), "plan": str(plan)}
+        row |= {label: statistics.median(ts) for label, ts in times.items()}
+        for label in ("multiply", "execute"):
+            ratios = sorted(t / b for t, b in zip(times[label], times["bare"]))  # paired: the same round
+            row[f"{label}_ratio"] = statistics.median(ratios)
+            row[f"{label}_ratio_iqr"] = _quartiles(ratios)
+        rows.append(row)
     return rows
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    """The first and third quartiles (the interquartile range's ends) of at least one value."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
