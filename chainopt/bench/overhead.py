@@ -12,7 +12,8 @@ round with their interquartile range.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def bare_expression(plan) -> str:
 
 
 def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str = "optimal", repeats: int = 15,
-                        min_time: float = 0.02, seed=0) -> list[dict]:
+                        min_time: float = 0.02, seed=0, timer: Callable[[], float] = time.perf_counter) -> list[dict]:
     """Median seconds of ``multiply``, ``execute`` and the bare ``@`` tree, per shape, and their ratios.
 
     For each chain, random Jacobians (float64) are built once; the three
@@ -65,6 +66,10 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
     min_time : float
         Seconds one measurement lasts at least.
     seed : int
+    timer : callable
+        The clock (default ``time.perf_counter``, wall time); on a machine
+        shared with other jobs ``time.process_time`` (this process's CPU
+        time) leaves out the time other processes held the core.
 
     Returns
     -------
@@ -100,7 +105,8 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
         for label in ("multiply", "execute"):
             if not np.array_equal(funcs[label](), reference):
                 raise ResultMismatchError(f"{label} and the bare @ tree {bare_expression(plan)} differ on {name}")
-        times = time_interleaved(funcs, repeats=repeats, warmup=1, number=autorange(funcs, min_time))
+        number = autorange(funcs, min_time, timer=timer)
+        times = time_interleaved(funcs, repeats=repeats, warmup=1, number=number, timer=timer)
         row = {"shape": name, "dims": tuple(dims), "plan": str(plan)}
         row |= {label: statistics.median(ts) for label, ts in times.items()}
         for label in ("multiply", "execute"):
