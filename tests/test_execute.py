@@ -2,6 +2,7 @@
 
 import functools
 import importlib
+import warnings
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_one_factor_returns_a_copy():
     a = np.ones((3, 2))
     got = co.execute(co.plan([2, 3], "fwd"), [a])
     assert np.array_equal(got, a) and got is not a
-    assert np.array_equal(co.multi_dot([a]), a)
+    assert np.array_equal(co.multi_dot(layers=[a]), a)
 
 
 def test_inputs_are_not_modified_and_lists_are_accepted():
@@ -154,15 +155,28 @@ def test_huge_finite_entries_are_not_mistaken_for_infinities():
     assert np.array_equal(out, np.zeros((4, 2)))
 
 
-def test_validation_happens_before_any_product(monkeypatch):
+def test_shapes_are_validated_before_any_product(monkeypatch):
     ex = importlib.import_module("chainopt.execution.executor")
 
     monkeypatch.setattr(ex, "_run", lambda *a: pytest.fail("multiplied before validating"))
     mats = good()
-    mats[0] = mats[0].copy()
-    mats[0][0, 0] = np.nan
-    with pytest.raises(NonFiniteError):
+    mats[1] = np.ones((4, 2))
+    with pytest.raises(ShapeError):
         co.execute(co.plan([2, 3, 4]), mats)
+
+
+@pytest.mark.parametrize("strategy", ["fwd", "bwd", "optimal"])
+@pytest.mark.parametrize("k", [0, 1, 2])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_factor_is_named_though_only_the_result_is_checked(strategy, k, bad):
+    mats = co.random_jacobians([3, 4, 5, 2], seed=k)
+    for m in mats:
+        m[:, 1] = 0.0  # zeros everywhere: 0 * inf must still reach the result
+    mats[k][-1, -1] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning on the way
+        with pytest.raises(NonFiniteError, match=f"A_{k + 1} has 1 non-finite entry"):
+            co.multiply(mats, strategy)
 
 
 def test_execute_needs_a_plan():
@@ -265,7 +279,7 @@ def test_integer_jacobians_are_multiplied_without_wrapping():
 def test_multiply_accepts_a_generator_and_refuses_a_non_string_strategy():
     mats = [np.full((3, 2), 1.0), np.full((1, 3), 2.0)]
     assert co.multiply((m for m in mats), "bwd").tolist() == [[6.0, 6.0]]
-    assert co.multi_dot(m for m in mats).tolist() == [[6.0, 6.0]]
+    assert co.multi_dot(layers=(m for m in mats)).tolist() == [[6.0, 6.0]]
     with pytest.raises(UnknownStrategyError, match=r"unknown strategy \['fwd'\]"):
         co.multiply(mats, ["fwd"])
 

@@ -92,7 +92,7 @@ def test_parse_allows_spaces_and_redundant_brackets(text, expected):
         ("(A4 A3) (A1 A2)", r"A1 cannot multiply A2.*descending order"),
         ("(A4 A3) (A3 A1)", r"cannot multiply"),
         ("(A4 A3) A2", r"leaves out A1"),
-        ("(A5 A4) (A2 A1)", r"A5 .* does not exist: the chain has factors A1..A4"),
+        ("(A5 A4) (A2 A1)", r"A5 is not a factor .*the chain.s factors are A1..A4"),
         ("(A4 * A3) (A2 A1)", r"unexpected '\*' at position 4"),
         ("(B4 A3) (A2 A1)", r"unexpected 'B'"),
         ("", r"empty brackets|leaves out|no valid"),
@@ -130,7 +130,7 @@ def test_long_plans_need_no_recursion():
     assert co.plan(dims, "bwd").depth == 4999
 
 
-@pytest.mark.parametrize("text", ["A02 A01", "A2A1", "A\u0662 A1", "A2 A1x"])
+@pytest.mark.parametrize("text", ["A2A1", "A\u0662 A1", "A2 A1x"])
 def test_parse_accepts_only_the_names_str_writes(text):
     with pytest.raises(PlanSyntaxError, match=r"unexpected .* the factors A1..A2 \(separated by spaces\)"):
         Plan.parse(text, [2, 3, 4])

@@ -164,6 +164,22 @@ def test_brute_refuses_long_chains():
         brute([2] * (BRUTE_MAX_FACTORS + 2))
 
 
+def _every_bracketing(lo, hi):
+    """The bracketings of factors lo..hi as split dicts, by recursion over the outermost split (the oracle)."""
+    if lo == hi:
+        return [{}]
+    return [{**right, **left, (lo, hi): mid} for mid in range(hi - 1, lo - 1, -1)
+            for right in _every_bracketing(lo, mid) for left in _every_bracketing(mid + 1, hi)]
+
+
+@pytest.mark.parametrize("n", range(1, 10))
+def test_all_plans_lazy_order_is_the_eager_order(n):
+    dims = list(range(2, n + 3))
+    assert [p.operations for p in co.all_plans(dims)] == [
+        co.Plan(dims, split).operations for split in _every_bracketing(0, n - 1)
+    ]
+
+
 def test_all_plans_counts_are_catalan_numbers():
     for n in range(1, 9):
         assert sum(1 for _ in co.all_plans([2] * (n + 1))) == math.comb(2 * (n - 1), n - 1) // n

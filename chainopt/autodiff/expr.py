@@ -46,6 +46,7 @@ from chainopt.autodiff.syntax import (
     Program,
     parse,
     parse_point,
+    quote,
 )
 from chainopt.errors import ExpressionError, NonFiniteError
 
@@ -134,7 +135,7 @@ def _evaluate_expr(expr, env, memo, recipes, source):
             if not isinstance(memo[key], graph.Node) and not np.all(np.isfinite(memo[key])):
                 segment = ast.get_source_segment(source, node) or ast.unparse(node)
                 what = "overflows to" if np.any(np.isinf(memo[key])) else "is not defined:"
-                raise NonFiniteError(f"the constant {segment!r} {what} {memo[key]}; numbers must stay finite "
+                raise NonFiniteError(f"the constant {quote(segment)} {what} {memo[key]}; numbers must stay finite "
                                      f"(at most {sys.float_info.max:.6g} in size)")
             if isinstance(memo[key], graph.Node) and memo[key] not in recipes:
                 recipes[memo[key]] = (shape, args)
@@ -231,17 +232,29 @@ def evaluate(source, point: Mapping[str, float], *, all_nodes: bool = False, all
     """
     program = parse(source)
     missing = [name for name in program.free_names if name not in point]
+    if missing and program.source.isidentifier() and program.free_names == (program.source,):
+        raise ExpressionError(
+            f"{quote(program.source)} is not a built-in example (those are: {', '.join(EXAMPLES)}); as an "
+            f"expression it is one variable without a value: give it one, e.g. --at {program.source}=1"
+        )
     if missing:
         raise ExpressionError(
-            f"variable {missing[0]!r} has no value; give every input a value, e.g. "
-            + ",".join(f"{n}=1" for n in program.free_names)
+            f"variable {quote(missing[0])} has no value; give every input a value, e.g. "
+            + ",".join(f"{n}=1" for n in program.free_names[:10]) + (",..." if len(program.free_names) > 10 else "")
         )
     unused = [name for name in point if name not in program.free_names]
+    assigned = [name for name in unused if name in {target for target, _ in program.statements}]
+    if assigned:
+        raise ExpressionError(
+            f"assigning to {quote(assigned[0])} is not allowed: {quote(assigned[0])} is an input (the point gives "
+            f"it the value {point[assigned[0]]}), so {quote(program.source)} may only read it: give the assigned "
+            "value a new name"
+        )
     if unused and not allow_unused:
-        listed = ", ".join(map(repr, unused))
+        listed = ", ".join(map(quote, unused[:10])) + (", ..." if len(unused) > 10 else "")
         raise ExpressionError(
             f"input{'s' * (len(unused) > 1)} {listed} {'are' if len(unused) > 1 else 'is'} not used by "
-            f"{program.source!r}; "
+            f"{quote(program.source)}; "
             + (f"give values only for its inputs: {', '.join(program.free_names)}" if program.free_names
                else "it has no variables, so there is nothing to differentiate")
         )

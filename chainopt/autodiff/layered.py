@@ -10,7 +10,7 @@ from chainopt.autodiff import graph
 from chainopt.autodiff.expr import FUNCTIONS
 from chainopt.core.chain import Chain, adjoint_sweep_cost, tangent_sweep_cost
 from chainopt.core.memory import MemoryEstimate
-from chainopt.errors import ChainoptError, ExpressionError
+from chainopt.errors import ChainoptError, ExpressionError, NonFiniteError
 from chainopt.execution import seeded_rng
 from chainopt.execution.budget import check_memory
 from chainopt.layers.builders import dense_layers
@@ -35,9 +35,15 @@ def parse_chain_example(source: str) -> tuple[int, ...] | None:
     """The dims of a ``chain:n_1,...,n_N`` example, or ``None`` for other sources."""
     if not source.startswith("chain:"):
         return None
-    words = source[len("chain:"):].replace(",", " ").split()
-    if not all(w.isdigit() for w in words):
-        raise ExpressionError(f"{source!r}: give the dims as whole numbers, input first, e.g. chain:4,8,3,1")
+    words = [w.strip() for w in source[len("chain:"):].split(",")]
+    shown = repr(source) if len(source) <= 60 else repr(source[:50] + "...")
+    if "" in words[1:-1] or (len(words) > 1 and words[0] == ""):
+        raise ExpressionError(f"empty dim in {shown}: two commas in a row or a leading comma; e.g. chain:4,8,3,1")
+    words = " ".join(words).split()
+    if not all(w.isascii() and w.isdigit() and len(w) <= 18 for w in words):
+        raise ExpressionError(
+            f"{shown}: give the dims as whole numbers (at most 18 digits), input first, e.g. chain:4,8,3,1"
+        )
     return Chain([int(w) for w in words]).dims
 
 
@@ -67,15 +73,34 @@ def layered_function(dims, *, activation: str | None = "tanh", seed=0):
     rng = seeded_rng(seed)
     layers = dense_layers(dims, rng)
     p = FUNCTIONS[activation] if activation else None
+    x0 = rng.standard_normal(dims[0])
 
     def f(x):
         for k, layer in enumerate(layers, start=1):
             x = graph.add(graph.matmul(layer.W, x), layer.b)
             if p and k < len(layers):
-                x = p(x)
+                before = graph.value_of(x)
+                with np.errstate(all="ignore"):  # refused below, naming the point, not warned about
+                    x = p(x)
+                _check_activation(activation, before, graph.value_of(x), k, dims, x0)
         return x
 
-    return f, rng.standard_normal(dims[0]), layers
+    return f, x0, layers
+
+
+def _check_activation(name: str, before, after, k: int, dims, x0) -> None:
+    """Refuse an activation whose value is not finite at the chain's seeded point, naming the point."""
+    bad = ~np.isfinite(np.asarray(after))
+    if not bad.any():
+        return
+    i = int(np.argmax(bad))
+    shown = ", ".join(f"{v:.3g}" for v in x0[:4]) + (", ..." if len(x0) > 4 else "")
+    raise NonFiniteError(
+        f"{name}({float(np.asarray(before)[i]):.4g}) is {float(np.asarray(after)[i])} at entry {i + 1} of layer {k}'s "
+        f"output: chain:{','.join(map(str, dims))} with --activation {name} is not finite at its seeded point "
+        f"x = [{shown}]; choose an activation defined on every real number (tanh, sigmoid, sin, softplus, ...) "
+        "or none"
+    )
 
 
 def chain_sweep_needs(dims, *, activation: str | None = "tanh") -> tuple[MemoryEstimate, int]:

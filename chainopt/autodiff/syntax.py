@@ -80,9 +80,25 @@ class Program:
     free_names: tuple
 
 
+def quote(text: str, limit: int = 80) -> str:
+    """``repr(text)``, elided in the middle beyond ``limit`` characters: errors never echo a whole program.
+
+    Examples
+    --------
+    >>> quote("x*y")
+    "'x*y'"
+    >>> quote("(" * 500 + "x" + ")" * 500)
+    "'(((((((((((((((((((((((((((((((((((((((( ... 1,001 characters ... ))))))))))))))))))))))))))))))))))))))))'"
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return repr(f"{text[: limit // 2]} ... {len(text):,} characters ... {text[-(limit // 2):]}")
+
+
 def _refuse(what: str, node, source: str, hint: str = "") -> ExpressionError:
     segment = ast.get_source_segment(source, node) or type(node).__name__
-    return ExpressionError(f"{what} is not allowed: {segment!r}; {hint or 'an expression may use ' + _ALLOWED}")
+    return ExpressionError(f"{what} is not allowed: {quote(segment)}; {hint or 'an expression may use ' + _ALLOWED}")
 
 
 def _finite_number(value) -> bool:
@@ -103,7 +119,8 @@ def _check(node, source: str, top_tuple_ok: bool) -> None:
             continue
         if kind is ast.Constant:
             if isinstance(sub.value, bool) or not isinstance(sub.value, (int, float)):
-                raise _refuse(f"constant {sub.value!r}", sub, source, "only int and float numbers are allowed")
+                raise _refuse(f"constant {quote(repr(sub.value))[1:-1]}", sub, source,
+                              "only int and float numbers are allowed")
             if not _finite_number(sub.value):
                 raise _refuse("the non-finite number", sub, source,
                               f"numbers must be finite floats (at most {sys.float_info.max:.6g} in size)")
@@ -163,7 +180,12 @@ def parse(source: str) -> Program:
     try:
         module = ast.parse(text, mode="exec")
     except SyntaxError as exc:
-        raise ExpressionError(f"cannot parse {text!r}: {exc.msg} at column {exc.offset}") from None
+        if "integer string conversion" in exc.msg:  # Python's own limit on int literals, with advice for Python
+            raise ExpressionError(
+                f"a number in {quote(text)} has more than {sys.get_int_max_str_digits():,} digits; numbers must be "
+                f"finite floats (at most {sys.float_info.max:.6g} in size, about 17 significant digits)"
+            ) from None
+        raise ExpressionError(f"cannot parse {quote(text)}: {exc.msg} at column {exc.offset}") from None
     except (RecursionError, MemoryError) as exc:
         raise ExpressionError(
             f"the expression ({len(text):,} characters) is too long or too deeply nested for Python's own parser: "
@@ -178,7 +200,8 @@ def parse(source: str) -> Program:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             target, expr = stmt.targets[0].id, stmt.value
             if target in FUNCTIONS or target in CONSTANTS:
-                raise _refuse(f"assigning to {target!r}", stmt, text, "that name is a built-in function or constant")
+                raise _refuse(f"assigning to {quote(target)}", stmt, text,
+                              "that name is a built-in function or constant")
         elif isinstance(stmt, ast.Expr) and last:
             target, expr = None, stmt.value
         elif isinstance(stmt, (ast.Assign, ast.Expr)):
@@ -223,16 +246,18 @@ def parse_point(texts) -> dict[str, float]:
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, number = (s.strip() for s in part.partition("="))
             if not sep or not name.isidentifier():
-                raise ExpressionError(f"input {part!r} is not of the form name=value, e.g. x=2")
+                raise ExpressionError(f"input {quote(part)} is not of the form name=value, e.g. x=2")
             if name in FUNCTIONS or name in CONSTANTS:
-                raise ExpressionError(f"input name {name!r} is a built-in function or constant; pick another name")
+                raise ExpressionError(f"input name {quote(name)} is a built-in function or constant; pick another name")
             if name in point:
-                raise ExpressionError(f"input {name!r} is given twice ({point[name]} and {number})")
+                raise ExpressionError(f"input {quote(name)} is given twice ({point[name]} and {quote(number)[1:-1]})")
             try:
                 value = float(number)
             except ValueError:
-                raise ExpressionError(f"input {name}={number!r}: the value is not a number") from None
+                raise ExpressionError(f"input {name}={quote(number)}: the value is not a number") from None
             if not math.isfinite(value):
-                raise NonFiniteError(f"input {name}={number}: the value must be finite")
+                raise NonFiniteError(
+                    f"input {name}={quote(number)[1:-1]}: the value must be finite (at most {sys.float_info.max:.6g})"
+                )
             point[name] = value
     return point

@@ -55,7 +55,7 @@ LAYER_KINDS = ("random", "mlp", "resnet")
 
 def check_strategies(strategies: Sequence[str]) -> list[str]:
     """The strategy names as a list, or an :class:`~chainopt.UnknownStrategyError` naming the valid ones."""
-    strategies = list(strategies)
+    strategies = [strategies] if isinstance(strategies, str) else list(strategies)  # one name, not its letters
     valid = ", ".join(EXECUTORS)
     if not strategies:
         raise UnknownStrategyError(f"no strategies to benchmark; choose from: {valid}")

@@ -14,28 +14,12 @@ import warnings
 
 from chainopt.cli.common import DIMS_HELP, add_format_option, parse_dims
 from chainopt.errors import ChainoptError
+from chainopt.execution.budget import parse_bytes
 
 __all__ = ["add_parser", "run_bench", "parse_bytes"]
 
 #: Estimated seconds of work above which ``--progress auto`` reports progress.
 LONG_RUN_SECONDS = 2.0
-
-_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-def parse_bytes(text: str) -> int:
-    """``'512M'`` -> ``536870912``: bytes, with an optional K, M, G or T suffix (binary units).
-
-    Examples
-    --------
-    >>> parse_bytes("2G"), parse_bytes("1500")
-    (2147483648, 1500)
-    """
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), flags=re.IGNORECASE)
-    if not match:
-        raise ChainoptError(f"budget {text!r} is not a size; give bytes like 800000000, 512M or 2G")
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
-
 
 def _strategy_list(text: str) -> list[str]:
     return [name for name in re.split(r"[,\s]+", text) if name]
@@ -97,8 +81,9 @@ def _looks_long(dims, repeats: int, peak_size: int) -> bool:
 def run_bench(args) -> int:
     """``chainopt bench``: time the strategies on the chain and print the result; returns the exit code."""
     from chainopt.bench.harness import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
+    from chainopt.bench.workloads import check_strategies
     from chainopt.core.chain import Chain
-    from chainopt.execution import MULTI_DOT_MAX_FACTORS
+    from chainopt.execution import MULTI_DOT_MAX_FACTORS, seeded_rng
 
     dims = Chain(parse_dims(args.dims)).dims
     if args.repeats < 1 or args.warmup < 0 or args.peak_size < 0:
@@ -107,6 +92,7 @@ def run_bench(args) -> int:
             "need repeats >= 1, warmup >= 0, peak-size >= 0"
         )
     budget = None if args.budget is None else parse_bytes(args.budget)
+    seeded_rng(args.seed)  # every argument is refused before any work (the peak rate is measured first)
     strategies = args.strategies
     if strategies is None:
         strategies = list(DEFAULT_STRATEGIES)
@@ -118,6 +104,7 @@ def run_bench(args) -> int:
                 "(it re-searches the order in pure Python on every call)",
                 file=sys.stderr,
             )
+    check_strategies(strategies)
     show = args.progress == "always" or (
         args.progress == "auto" and sys.stderr.isatty() and _looks_long(dims, args.repeats, args.peak_size)
     )

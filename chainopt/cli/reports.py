@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from chainopt.errors import ChainoptError
+
 __all__ = ["add_parser", "Progress", "write_index"]
 
 
@@ -57,7 +59,36 @@ def _out_dir(path: str) -> Path:
     """The output folder, created (or refused) before any experiment runs."""
     from chainopt.experiments._io import prepare
 
+    if not path.strip():
+        raise ChainoptError(f"--out {path!r} names no folder; give one, e.g. --out reports")
     return prepare(path)
+
+
+def _check_seed(seed: int) -> None:
+    """Refuse a seed the experiments would refuse, before any of them runs."""
+    from chainopt.execution.workloads import check_seed
+
+    check_seed(seed)
+
+
+def _only(text: str | None) -> list[str]:
+    """The experiments ``--only`` names, in order; empty or repeated names are refused, naming them."""
+    from chainopt.experiments import EXPERIMENTS, load
+
+    if text is None:
+        return list(EXPERIMENTS)
+    names = [n.strip() for n in text.split(",")]
+    choose = f"choose from: {', '.join(EXPERIMENTS)}"
+    if not any(names):
+        raise ChainoptError(f"--only {text!r} names no experiment; {choose}")
+    if "" in names:
+        raise ChainoptError(f"--only {text!r} has an empty name (two commas in a row, or a trailing comma); {choose}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ChainoptError(f"--only {text!r} names {', '.join(repeated)} twice; name each experiment once")
+    for name in names:
+        load(name)  # an unknown name lists the valid ones
+    return names
 
 
 def add_parser(subparsers) -> None:
@@ -103,6 +134,7 @@ def add_parser(subparsers) -> None:
 def run_crossover(args) -> int:
     from chainopt.experiments import crossover
 
+    _check_seed(args.seed)
     out = _out_dir(args.out)
     bar = Progress(crossover.progress_steps(args.quick, args.measure))
     started = []
@@ -140,10 +172,11 @@ def run_crossover(args) -> int:
 
 
 def run_report(args) -> int:
-    from chainopt.experiments import EXPERIMENTS, load
+    from chainopt.experiments import load
 
-    names = list(EXPERIMENTS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
-    modules = {name: load(name) for name in names}  # unknown names fail before any work
+    names = _only(args.only)
+    _check_seed(args.seed)
+    modules = {name: load(name) for name in names}  # every argument is checked before any work
     out = _out_dir(args.out)
     progress = Progress(len(names))
     results = {}

@@ -108,6 +108,11 @@ class Chain:
         >>> Chain.from_jacobians([np.ones((3, 2)), np.ones((4, 3))]).dims
         (2, 3, 4)
         """
+        if isinstance(mats, (str, bytes)) or not hasattr(mats, "__iter__"):
+            raise ShapeError(
+                f"expected a list of Jacobians [A_1, ..., A_N] in layer order, got {type(mats).__name__} "
+                f"{repr(mats)[:60]}"
+            )
         mats = list(mats)
         if not mats:
             raise ShapeError("need at least one Jacobian, got an empty list")

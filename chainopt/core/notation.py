@@ -83,7 +83,7 @@ def render(nodes: dict, order, n_factors: int) -> str:
 
 
 #: One token: a factor name exactly as render writes it, a bracket, or anything else (an error).
-_TOKEN = re.compile(r"\s*(?:([AF])([1-9][0-9]*)(?![0-9A-Za-z_])|([()])|(\S))", flags=re.ASCII)
+_TOKEN = re.compile(r"\s*(?:([AF])([0-9]+)(?![0-9A-Za-z_])|([()])|(\S))", flags=re.ASCII)
 
 
 def parse_nodes(text: str, n_factors: int) -> dict:
@@ -119,11 +119,13 @@ def parse_nodes(text: str, n_factors: int) -> dict:
                 "parentheses"
             )
         if match.group(1):
-            k = int(match.group(2))
+            digits = match.group(2)
+            k = int(digits) if len(digits) <= 20 and not digits.startswith("0") else 0
             if not 1 <= k <= n_factors:
+                name = _shown(match.group(1) + digits, 24)[1:-1]
                 raise PlanSyntaxError(
-                    f"factor {match.group(1)}{k} in {_shown(text)} does not exist: the chain has factors "
-                    f"A1..A{n_factors}"
+                    f"{name} is not a factor (in {_shown(text)}): the chain's factors are "
+                    f"A1..A{n_factors}, numbered from 1, input side first"
                 )
             groups[-1].append((match.group(1), k - 1, k - 1))
         elif match.group(3) == "(":

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import numbers
 import os
+import re
 
 from chainopt.core.memory import MemoryEstimate, human_bytes, refuse_over_budget
+from chainopt.errors import ChainoptError
 
-__all__ = ["available_memory", "default_budget", "check_memory", "BUDGET_FRACTION", "BUDGET_FLOOR"]
+__all__ = [
+    "available_memory", "default_budget", "check_memory", "parse_bytes", "as_budget", "BUDGET_FRACTION",
+    "BUDGET_FLOOR",
+]
 
 #: The default memory budget is this fraction of the machine's available memory.
 BUDGET_FRACTION = 0.5
@@ -17,6 +23,55 @@ BUDGET_FLOOR = 64 * 2**20
 
 #: Budget assumed when the available memory cannot be read (1 GiB).
 FALLBACK_AVAILABLE = 2**30
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_bytes(text: str) -> int:
+    """``'512M'`` -> ``536870912``: bytes, with an optional K, M, G or T suffix (binary units).
+
+    Examples
+    --------
+    >>> parse_bytes("2G"), parse_bytes("1500"), parse_bytes("1.5KiB")
+    (2147483648, 1500, 1536)
+    """
+    match = re.fullmatch(r"\s*(\d{1,30}(?:\.\d{1,30})?)\s*([KMGT]?)(?:i?B)?\s*", str(text), flags=re.IGNORECASE)
+    if not match:
+        shown = repr(text) if len(str(text)) <= 40 else repr(str(text)[:30] + "...")
+        raise ChainoptError(f"budget {shown} is not a size; give bytes like 800000000, 512M or 2G")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def as_budget(budget) -> int | None:
+    """A memory budget as bytes: ``None``, an int >= 0, or a size like ``"2G"`` (as the command line takes).
+
+    Raises
+    ------
+    ChainoptError
+        For a negative number, a bool, or anything that is not a size, naming it.
+
+    Examples
+    --------
+    >>> as_budget("2G"), as_budget(1000), as_budget(None)
+    (2147483648, 1000, None)
+    >>> as_budget(-1)
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ChainoptError: budget -1 is negative; give bytes >= 0, e.g. 800000000 or "2G" (None: the default)
+    """
+    if budget is None:
+        return None
+    if isinstance(budget, str):
+        return parse_bytes(budget)
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral):
+        raise ChainoptError(
+            f"budget {budget!r} ({type(budget).__name__}) is not a size; give bytes as an int, or a string like "
+            '"512M" or "2G" (None: the default)'
+        )
+    if budget < 0:
+        raise ChainoptError(f'budget {budget} is negative; give bytes >= 0, e.g. 800000000 or "2G" (None: the default)')
+    return int(budget)
 
 
 def available_memory() -> tuple[int, str]:
@@ -55,8 +110,8 @@ def check_memory(estimate: MemoryEstimate, budget: int | None = None, *, what: s
     Parameters
     ----------
     estimate : MemoryEstimate
-    budget : int or None
-        Bytes allowed. ``None``: :func:`default_budget`, consulted only when
+    budget : int, str or None
+        Bytes allowed (``"2G"`` works too, see :func:`as_budget`). ``None``: :func:`default_budget`, consulted only when
         the estimate exceeds ``BUDGET_FLOOR`` (64 MiB).
     what : str
         Names the work in the error message.
@@ -77,6 +132,7 @@ def check_memory(estimate: MemoryEstimate, budget: int | None = None, *, what: s
         intermediates) but the budget allows 1,000 bytes (1000 B)
     """
     needed = estimate.total
+    budget = as_budget(budget)
     if budget is not None:
         refuse_over_budget(estimate, budget, what=what)
     elif needed > BUDGET_FLOOR:

@@ -17,6 +17,7 @@ here; ``multi_dot`` (numpy's, which plans itself) is one more entry.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,9 +28,10 @@ from chainopt.core.memory import MemoryEstimate
 from chainopt.core.plan import Plan
 from chainopt.core.strategies import STRATEGIES, get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
-from chainopt.execution.budget import BUDGET_FLOOR, check_memory
+from chainopt.execution.budget import BUDGET_FLOOR, as_budget, check_memory
+from chainopt.execution.cache import cached_plan
 from chainopt.execution.generalized import execute_generalized
-from chainopt.execution.validate import check_jacobians, written_order
+from chainopt.execution.validate import check_jacobians, check_result_finite, plain_arrays, written_order
 
 __all__ = [
     "Executor",
@@ -64,16 +66,20 @@ def _run(plan: Plan, arrays: list[np.ndarray]) -> np.ndarray:
     return live.popitem()[1]
 
 
-def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: int | None = None) -> np.ndarray:
+def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: int | str | None = None,
+            scheduler=None) -> np.ndarray:
     """The chain's Jacobian ``A_{N-1} @ ... @ A_1``, multiplied in the plan's order.
 
     The naive equivalent is ``functools.reduce(np.matmul, written_order(mats))``;
     this runs ``plan.splits`` with ``@`` instead, so the work is
-    ``plan.cost`` multiply-adds. Everything is checked before any product:
-    the number of factors, that each is a 2-D numeric array, each shape
-    against ``plan.chain``, finiteness (unless ``check_finite=False``) and
-    the memory the intermediates need. The result dtype follows numpy's
-    promotion (float32 stays float32; float32 with float64 gives float64).
+    ``plan.cost`` multiply-adds. Before any product the number of factors,
+    that each is a 2-D numeric array, each shape against ``plan.chain`` and
+    the memory the intermediates need are checked. Finiteness is checked
+    once, on the result (a NaN or infinity in any factor reaches the
+    product); only a non-finite result makes it look for the factor to
+    blame (see :func:`check_result_finite`). Inputs are not copied. The
+    result dtype follows numpy's promotion (float32 stays float32; float32
+    with float64 gives float64).
 
     Parameters
     ----------
@@ -83,9 +89,16 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
         ``[A_1, ..., A_{N-1}]`` in layer order, ``A_k`` of shape ``(n_{k+1}, n_k)``.
     check_finite : bool
         Refuse NaN or infinite entries (``False`` lets them propagate).
-    budget : int or None
-        Bytes the intermediates may use; ``None`` for the default budget
-        (see :func:`check_memory`).
+    budget : int, str or None
+        Bytes the intermediates may use (``"2G"`` works too); ``None`` for the
+        default budget (see :func:`check_memory`).
+    scheduler : None, str or distributed.Client
+        ``None`` (the default) runs the plan here, one product after the
+        other. A Dask scheduler, ``"sync"``, ``"threads"``, ``"processes"``
+        or a ``distributed.Client``, runs it as a Dask task graph with
+        :func:`chainopt.execution.dask.execute_dask` (independent products at
+        the same time); that needs the ``dask`` extra (``pip install
+        "chainopt[dask]"``).
 
     Returns
     -------
@@ -95,6 +108,8 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
     Raises
     ------
     ShapeError, NonFiniteError, MemoryBudgetError
+    ChainoptError
+        For a scheduler without Dask installed, naming the extra.
 
     Examples
     --------
@@ -110,13 +125,43 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
     """
     if not isinstance(plan, Plan):
         raise ChainoptError(
-            f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} {plan!r}; "
-            "to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
+            f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} "
+            f"{_short(plan)}; to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
         )
+    budget = as_budget(budget)
+    if scheduler is not None:
+        return _on_dask(plan, mats, scheduler, check_finite)
     if plan.factors is not None:  # a generalized plan (ACC/TAN/ADJ, diagonal factors): run it on the matrices
         return execute_generalized(plan, mats, check_finite=check_finite, budget=budget)
-    arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)
-    itemsize = np.result_type(*arrays).itemsize
+    plain = plain_arrays(mats)
+    if plain is not None and plain[0] == plan.chain.dims:
+        return _execute_arrays(plan, plain[1], check_finite, budget)
+    arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)  # converts, and names what is wrong
+    return _execute_arrays(plan, arrays, False, budget)
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"
+
+
+def _on_dask(plan: Plan, mats, scheduler, check_finite: bool) -> np.ndarray:
+    try:
+        importlib.import_module("dask")  # the optional extra, imported only when a scheduler is asked for
+    except ImportError:
+        raise ChainoptError(
+            f"scheduler={_short(scheduler)} runs the plan on Dask, which is not installed: "
+            'pip install "chainopt[dask]" (or leave scheduler=None to run it here)'
+        ) from None
+    from chainopt.execution.dask import execute_dask
+
+    return execute_dask(plan, mats, scheduler=scheduler, check_finite=check_finite)
+
+
+def _execute_arrays(plan: Plan, arrays: list, check_finite: bool, budget: int | None) -> np.ndarray:
+    """Run a plan on arrays whose shapes are checked: the memory check, the loop, finiteness of the result."""
+    dtypes = {a.dtype for a in arrays}
+    itemsize = (dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)).itemsize  # numpy's promotion
     needed = plan.peak_memory * itemsize
     if needed > (BUDGET_FLOOR if budget is None else budget):  # the common case skips the full check
         check_memory(
@@ -124,36 +169,70 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
             budget,
             what=f"executing {plan}" if len(str(plan)) <= 60 else "executing this plan",
         )
-    return _run(plan, arrays)
+    if not check_finite:
+        return _run(plan, arrays)
+    with np.errstate(invalid="ignore", over="ignore"):  # a NaN input is refused below, not warned about
+        result = _run(plan, arrays)
+    return check_result_finite(result, arrays)
 
 
 def _multi_dot_unchecked(arrays: list) -> np.ndarray:
     return arrays[0].copy() if len(arrays) == 1 else np.linalg.multi_dot(written_order(arrays))
 
 
-def multi_dot(mats: Sequence, *, check_finite: bool = True) -> np.ndarray:
-    """NumPy's ``multi_dot`` on Jacobians given in layer order: the baseline.
+def multi_dot(*args, layers: Sequence | None = None, check_finite: bool = True) -> np.ndarray:
+    """NumPy's ``multi_dot`` on Jacobians given in **layer order**, by keyword: ``multi_dot(layers=mats)``.
 
-    ``np.linalg.multi_dot`` picks an optimal order itself and multiplies
-    with ``np.dot``; it takes the written order, so this converts with
-    :func:`written_order`. It is an execution baseline, not a plan: it is
-    not in ``STRATEGIES``. Its time includes numpy's search for the order,
-    repeated on every call in pure Python (O(N^3); see
-    :data:`MULTI_DOT_MAX_FACTORS`).
+    ``numpy.linalg.multi_dot(arrays)`` takes the factors in written order
+    ``[A_{N-1}, ..., A_1]``; chainopt takes them in layer order
+    ``[A_1, ..., A_{N-1}]``. On a square chain both calls would run and
+    silently give different products, so this one takes its factors only by
+    the keyword ``layers``: a positional call is refused with a message
+    naming both orders. The naive equivalent is
+    ``numpy.linalg.multi_dot(written_order(layers))``.
+
+    numpy picks an optimal order itself and multiplies with ``np.dot``. It
+    is an execution baseline, not a plan: it is not in ``STRATEGIES``. Its
+    time includes numpy's search for the order, repeated on every call in
+    pure Python (O(N^3); see :data:`MULTI_DOT_MAX_FACTORS`).
+
+    Raises
+    ------
+    ChainoptError
+        For positional arguments (the order would be ambiguous), or no ``layers``.
 
     Examples
     --------
-    >>> mats = [np.full((3, 2), 1.0), np.full((1, 3), 2.0)]
-    >>> multi_dot(mats)
+    >>> a1, a2 = np.full((3, 2), 1.0), np.full((1, 3), 2.0)   # A_1 : R^2 -> R^3, A_2 : R^3 -> R^1
+    >>> multi_dot(layers=[a1, a2])
     array([[6., 6.]])
+    >>> np.linalg.multi_dot([a2, a1])   # numpy's: written order
+    array([[6., 6.]])
+    >>> multi_dot([a1, a2])  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.ChainoptError: chainopt.multi_dot takes the Jacobians by keyword, in layer order (input side
+        first): multi_dot(layers=[A_1, ..., A_N]); numpy.linalg.multi_dot takes the written order [A_N, ..., A_1],
+        so a positional list is refused rather than guessed
     """
-    mats = list(mats)  # a generator would be used up by the shape check
+    if args or layers is None:
+        raise ChainoptError(
+            "chainopt.multi_dot takes the Jacobians by keyword, in layer order (input side first): "
+            "multi_dot(layers=[A_1, ..., A_N]); numpy.linalg.multi_dot takes the written order [A_N, ..., A_1], "
+            "so a positional list is refused rather than guessed"
+        )
+    mats = list(layers)  # a generator would be used up by the shape check
     arrays = check_jacobians(Chain.from_jacobians(mats), mats, check_finite=check_finite)
     return _multi_dot_unchecked(arrays)
 
 
 def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = True) -> np.ndarray:
-    """The product of Jacobians in layer order, by a strategy's name or ``'multi_dot'``.
+    """The product ``A_{N-1} @ ... @ A_1`` of Jacobians in layer order, by a strategy's name or ``'multi_dot'``.
+
+    The one-call API: plan (once per dims: plans are cached, see
+    :func:`chainopt.execution.cache.cached_plan`), then :func:`execute`. On
+    2-D float arrays it adds a few microseconds to the products (no copies;
+    finiteness checked on the result).
 
     Examples
     --------
@@ -164,11 +243,13 @@ def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = 
     mats = list(mats)  # a generator would be used up by the shape check
     executor = get_executor(strategy)
     if executor.plan is not None:
-        return execute(executor.plan(Chain.from_jacobians(mats)), mats, check_finite=check_finite)
+        plain = plain_arrays(mats)
+        if plain is not None:
+            return _execute_arrays(cached_plan(plain[0], executor.name), plain[1], check_finite, None)
+        chain = Chain.from_jacobians(mats)
+        return execute(cached_plan(chain.dims, executor.name), mats, check_finite=check_finite)
     chain = Chain.from_jacobians(mats)
     return executor.run(chain, check_jacobians(chain, mats, check_finite=check_finite))
-
-
 
 
 @dataclass(frozen=True)
@@ -250,7 +331,7 @@ def memory_estimate(chain, *, dtype=np.float64, strategies: Sequence[str] = ("op
         The dims, input first.
     dtype : numpy dtype
         The entries' dtype (its itemsize is what counts).
-    strategies : sequence of str
+    strategies : str or sequence of str
         Strategies (or ``'multi_dot'``) that will run; the largest peak counts,
         since they run one after the other.
     inputs : bool
@@ -267,6 +348,8 @@ def memory_estimate(chain, *, dtype=np.float64, strategies: Sequence[str] = ("op
     (1760000, 96000, 1856000)
     """
     chain = as_chain(chain)
+    if isinstance(strategies, str):  # one name, not its letters
+        strategies = [strategies]
     itemsize = np.dtype(dtype).itemsize
     d = chain.dims
     n_inputs = sum(a * b for a, b in zip(d[:-1], d[1:])) if inputs else 0

@@ -9,7 +9,7 @@ import numpy as np
 from chainopt.core.chain import as_chain
 from chainopt.errors import NonFiniteError, ShapeError
 
-__all__ = ["written_order", "check_jacobians"]
+__all__ = ["written_order", "check_jacobians", "plain_arrays", "check_result_finite"]
 
 _KINDS = {"i": "integer", "u": "unsigned integer", "f": "floating", "c": "complex"}
 
@@ -121,3 +121,79 @@ def check_jacobians(chain, mats: Sequence, *, check_finite: bool = True) -> list
                     f"A_{k} has {_describe_nonfinite(a)}; pass check_finite=False to let them propagate"
                 )
     return arrays
+
+
+def plain_arrays(mats) -> tuple[tuple[int, ...], list[np.ndarray]] | None:
+    """The dims and arrays of Jacobians that need no conversion, or ``None`` when :func:`check_jacobians` must look.
+
+    The fast path of the one-call API: a list of 2-D floating or complex
+    ``numpy.ndarray`` s with positive sides, each taking the previous one's
+    output, is used as it is (no copy, no ``asarray``), and its dims come
+    from the shapes. Anything else (lists, integer arrays, a mismatch) gets
+    ``None``, and the full check then says what is wrong.
+
+    Examples
+    --------
+    >>> plain_arrays([np.ones((3, 2)), np.ones((4, 3))])[0]
+    (2, 3, 4)
+    >>> plain_arrays([np.ones((3, 2)), np.ones((4, 5))]) is None
+    True
+    """
+    if isinstance(mats, np.ndarray):
+        return None
+    try:
+        arrays = mats if isinstance(mats, list) else list(mats)
+    except TypeError:
+        return None
+    dims: list[int] = []
+    for a in arrays:
+        if type(a) is not np.ndarray or a.ndim != 2 or a.dtype.kind not in "fc":
+            return None
+        rows, cols = a.shape
+        if not dims:
+            dims.append(cols)
+        if cols != dims[-1] or rows == 0 or cols == 0:
+            return None
+        dims.append(rows)
+    return (tuple(dims), arrays) if dims else None
+
+
+def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
+    """Return the product ``result`` of ``arrays``; if a factor holds a NaN or infinity, refuse it.
+
+    Finiteness is checked once, on the product's first row and first
+    column, which is enough under IEEE arithmetic: in ``C = L @ R`` a
+    non-finite ``L[i, j]`` meets every entry of row ``j`` of ``R`` (``0 *
+    inf`` is NaN, ``inf - inf`` is NaN, NaN stays NaN), so the whole row
+    ``i`` of ``C`` is non-finite; a non-finite ``R[j, k]`` makes the whole
+    column ``k`` non-finite. By induction over the products, a bad entry in
+    any factor leaves a whole row or column of the result non-finite, and
+    every row meets column 0, every column meets row 0. Only then are the
+    factors scanned, to name the culprit. A single factor (no product) is
+    checked whole. A product of finite factors that overflows is returned as
+    it is, as numpy does.
+
+    Raises
+    ------
+    NonFiniteError
+        Naming the first factor with a NaN or infinity, and where.
+
+    Examples
+    --------
+    >>> a1, a2 = np.ones((2, 2)), np.array([[1.0, np.nan]])
+    >>> check_result_finite(a2 @ a1, [a1, a2])  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.NonFiniteError: A_2 has 1 non-finite entry, the first nan at (0, 1); pass check_finite=False
+        to let them propagate
+    """
+    if result.dtype.kind in "iu":
+        return result
+    if len(arrays) > 1 and np.isfinite(result[0]).all() and np.isfinite(result[:, 0]).all():
+        return result
+    if len(arrays) == 1 and _all_finite(result):
+        return result
+    for k, a in enumerate(arrays, start=1):
+        if not _all_finite(a):
+            raise NonFiniteError(f"A_{k} has {_describe_nonfinite(a)}; pass check_finite=False to let them propagate")
+    return result

@@ -9,10 +9,10 @@ import numpy as np
 
 from chainopt.core.chain import as_chain
 from chainopt.errors import ChainoptError
-from chainopt.execution.budget import check_memory
+from chainopt.execution.budget import as_budget, check_memory
 from chainopt.execution.executor import memory_estimate
 
-__all__ = ["seeded_rng", "random_jacobians"]
+__all__ = ["seeded_rng", "check_seed", "random_jacobians"]
 
 
 def seeded_rng(seed) -> np.random.Generator:
@@ -32,11 +32,23 @@ def seeded_rng(seed) -> np.random.Generator:
     ...
     chainopt.errors.ChainoptError: seed -1 is not allowed; use an integer >= 0 (or None for fresh entropy)
     """
+    return np.random.default_rng(check_seed(seed))
+
+
+def check_seed(seed):
+    """``seed`` if :func:`seeded_rng` accepts it (an int >= 0 becomes an ``int``); otherwise a ChainoptError.
+
+    Examples
+    --------
+    >>> check_seed(3), check_seed(None)
+    (3, None)
+    """
     if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
-        return np.random.default_rng(seed)
+        return seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ChainoptError(f"seed {seed!r} is not allowed; use an integer >= 0 (or None for fresh entropy)")
-    return np.random.default_rng(int(seed))
+        shown = repr(seed) if len(repr(seed)) <= 40 else repr(seed)[:30] + "..."
+        raise ChainoptError(f"seed {shown} is not allowed; use an integer >= 0 (or None for fresh entropy)")
+    return int(seed)
 
 
 def random_jacobians(
@@ -44,7 +56,7 @@ def random_jacobians(
     *,
     seed=0,
     dtype=np.float64,
-    budget: int | None = None,
+    budget: int | str | None = None,
     strategies: Sequence[str] = ("fwd", "bwd", "optimal"),
 ) -> list[np.ndarray]:
     """Seeded random Jacobians ``[A_1, ..., A_{N-1}]`` (layer order) for a chain.
@@ -62,8 +74,9 @@ def random_jacobians(
         Same seed, same Jacobians.
     dtype : {numpy.float64, numpy.float32}
         Generated directly in this dtype (so the estimate is the real need).
-    budget : int or None
-        Bytes allowed; ``None``: the default budget (see :func:`check_memory`).
+    budget : int, str or None
+        Bytes allowed, or a size like ``"2G"``; ``None``: the default budget
+        (see :func:`check_memory`).
     strategies : sequence of str
         The strategies that will run on the result (for the estimate).
 
@@ -85,7 +98,12 @@ def random_jacobians(
         but the budget allows 1,073,741,824 bytes (1.0 GiB)
     """
     chain = as_chain(chain)
-    dtype = np.dtype(dtype)
+    budget = as_budget(budget)
+    seed = check_seed(seed)  # every argument is checked before the memory estimate
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = repr(dtype)
     if dtype not in (np.float32, np.float64):
         raise ChainoptError(f"dtype {dtype} is not supported for random Jacobians; use float64 or float32")
     estimate = memory_estimate(chain, dtype=dtype, strategies=strategies)

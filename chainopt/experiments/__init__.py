@@ -136,6 +136,11 @@ def run_script(name: str, description: str | None = None, argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the experiment (default: 0)")
     args = parser.parse_args(argv)
     try:
+        from chainopt.execution.workloads import check_seed
+
+        check_seed(args.seed)  # refused before any work, as the chainopt command does
+        if not args.out.strip():
+            raise ChainoptError(f"--out {args.out!r} names no folder; give one, e.g. --out reports")
         result = module.main(
             args.out, args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr, flush=True)
         )

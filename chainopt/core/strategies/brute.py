@@ -15,30 +15,59 @@ BRUTE_MAX_FACTORS = 12
 
 
 def all_plans(chain) -> Iterator[Plan]:
-    """Every full bracketing of the chain (Catalan(N-2) of them), smallest output side first.
+    """Every full bracketing of the chain (Catalan(N-2) of them), smallest output side first, one at a time.
+
+    Lazy: each plan is built from the previous one (an odometer over the
+    splits: a product's split point is the most significant digit, then its
+    right operand's bracketing, then its left's), so the first plan comes at
+    once and memory stays O(N) however many there are (2,674,440 for 16
+    factors). Loops only, no recursion, for any length.
 
     Examples
     --------
     >>> [str(p) for p in all_plans([2, 3, 4, 5])]
     ['A3 (A2 A1)', '(A3 A2) A1']
+    >>> str(next(iter(all_plans(range(1, 1001)))))[:24]
+    'A999 (A998 (A997 (A996 ('
     """
     chain = as_chain(chain)
-    n = chain.n_factors
-    memo: dict[tuple[int, int], list[dict]] = {}
-    for length in range(n):  # bottom-up over product lengths: no recursion
-        for lo in range(n - length):
-            hi = lo + length
-            if lo == hi:
-                memo[(lo, hi)] = [{}]
-                continue
-            options = []
-            for mid in range(hi - 1, lo - 1, -1):
-                for right in memo[(lo, mid)]:
-                    for left in memo[(mid + 1, hi)]:
-                        options.append({**right, **left, (lo, hi): mid})
-            memo[(lo, hi)] = options
-    for split_of in memo[(0, n - 1)]:
-        yield Plan(chain, split_of)
+    root = (0, chain.n_factors - 1)
+    split: dict[tuple[int, int], int] = {}
+    _complete(split, root)
+    while True:
+        yield Plan(chain, dict(split))
+        order = _preorder(split, root)
+        for pos in range(len(order) - 1, -1, -1):  # the least significant digit that can still move
+            if split[order[pos]] > order[pos][0]:
+                break
+        else:
+            return
+        for interval in order[pos + 1:]:  # every less significant digit (its operands' too) starts again
+            del split[interval]
+        split[order[pos]] -= 1
+        _complete(split, root)
+
+
+def _preorder(split: dict, root) -> list[tuple[int, int]]:
+    """The products of the tree, each before its right operand's, the right's before the left's."""
+    order, stack = [], [root]
+    while stack:
+        lo, hi = stack.pop()
+        if lo < hi:
+            order.append((lo, hi))
+            mid = split[(lo, hi)]
+            stack += [(mid + 1, hi), (lo, mid)]
+    return order
+
+
+def _complete(split: dict, root) -> None:
+    """Give every product of the tree without a split the first one (the output side alone: ``hi - 1``)."""
+    stack = [root]
+    while stack:
+        lo, hi = stack.pop()
+        if lo < hi:
+            mid = split.setdefault((lo, hi), hi - 1)
+            stack += [(mid + 1, hi), (lo, mid)]
 
 
 def brute(chain) -> Plan:

@@ -1,0 +1,125 @@
+"""What the one-call API costs over a hand-written ``@`` tree: ``multiply`` and ``execute`` vs bare ``@``.
+
+The harness times plans with every check done once, outside the timing;
+a user calls ``co.multiply(mats, "optimal")`` or ``co.execute(plan, mats)``
+in a loop, and pays whatever those do per call (planning, validation,
+finiteness). :func:`public_api_overhead` times exactly those calls against
+the same products written as one ``@`` expression in the same order, on the
+same arrays, interleaved, and reports medians, and the ratios paired round by
+round with their interquartile range.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from chainopt.bench.harness import autorange, time_interleaved
+from chainopt.errors import ResultMismatchError
+from chainopt.execution import execute, multiply, random_jacobians
+from chainopt.execution.cache import cached_plan
+
+__all__ = ["bare_expression", "public_api_overhead", "OVERHEAD_TARGET"]
+
+#: The target: the public calls at most this fraction slower than the bare ``@`` tree.
+OVERHEAD_TARGET = 0.10
+
+
+def bare_expression(plan) -> str:
+    """The plan as one ``@`` expression on ``m[0]`` (``A_1``) .. ``m[N-1]``, as a person would write it.
+
+    Examples
+    --------
+    >>> import chainopt as co
+    >>> bare_expression(co.plan([100, 1000, 10, 1000, 100], "optimal"))
+    '(m[3] @ m[2]) @ (m[1] @ m[0])'
+    """
+    text = {(k, k): f"m[{k}]" for k in range(plan.chain.n_factors)}
+    for lo, mid, hi in plan.splits:
+        left, right = text.pop((mid + 1, hi)), text.pop((lo, mid))
+        left, right = (s if a == b else f"({s})" for s, a, b in ((left, mid + 1, hi), (right, lo, mid)))
+        text[(lo, hi)] = f"{left} @ {right}"
+    return text.popitem()[1] if plan.splits else "m[0].copy()"
+
+
+def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str = "optimal", repeats: int = 15,
+                        min_time: float = 0.02, seed=0, timer: Callable[[], float] = time.perf_counter) -> list[dict]:
+    """Median seconds of ``multiply``, ``execute`` and the bare ``@`` tree, per shape, and their ratios.
+
+    For each chain, random Jacobians (float64) are built once; the three
+    calls run on the same arrays, interleaved (see :func:`time_interleaved`),
+    each measurement long enough to be read (:func:`autorange`). ``execute``
+    gets the plan planned once outside the loop, as a user would hold it.
+
+    Parameters
+    ----------
+    shapes : mapping of str to dims
+        Name -> dims, input first (e.g. the six reference shapes of
+        ``chainopt.experiments.bench_shapes.SHAPES``).
+    strategy : str
+        The strategy ``multiply`` is called with (and whose plan ``execute`` runs).
+    repeats : int
+        Interleaved repeats; medians are reported.
+    min_time : float
+        Seconds one measurement lasts at least.
+    seed : int
+    timer : callable
+        The clock (default ``time.perf_counter``, wall time); on a machine
+        shared with other jobs ``time.process_time`` (this process's CPU
+        time) leaves out the time other processes held the core.
+
+    Returns
+    -------
+    list of dict
+        One per shape: ``shape``, ``dims``, ``plan``, ``bare``, ``multiply``,
+        ``execute`` (median seconds per call); ``multiply_ratio`` and
+        ``execute_ratio``, the median over rounds of each call's time over
+        the bare tree's time in the same round, and ``multiply_ratio_iqr``,
+        ``execute_ratio_iqr``, the interquartile range of those ratios.
+
+    Raises
+    ------
+    ResultMismatchError
+        If a public call does not give exactly the bare tree's product.
+
+    Examples
+    --------
+    >>> rows = public_api_overhead({"tiny": (3, 4, 2)}, repeats=3, min_time=0.001)
+    >>> rows[0]["plan"], sorted(k for k in rows[0] if "ratio" in k)
+    ('A2 A1', ['execute_ratio', 'execute_ratio_iqr', 'multiply_ratio', 'multiply_ratio_iqr'])
+    """
+    rows = []
+    for name, dims in shapes.items():
+        mats = random_jacobians(dims, seed=seed)
+        plan = cached_plan(tuple(dims), strategy)
+        bare = eval(f"lambda m: {bare_expression(plan)}")  # generated from the plan's ints only
+        funcs = {
+            "bare": lambda bare=bare, mats=mats: bare(mats),
+            "multiply": lambda mats=mats: multiply(mats, strategy),
+            "execute": lambda plan=plan, mats=mats: execute(plan, mats),
+        }
+        reference = funcs["bare"]()
+        for label in ("multiply", "execute"):
+            if not np.array_equal(funcs[label](), reference):
+                raise ResultMismatchError(f"{label} and the bare @ tree {bare_expression(plan)} differ on {name}")
+        number = autorange(funcs, min_time, timer=timer)
+        times = time_interleaved(funcs, repeats=repeats, warmup=1, number=number, timer=timer)
+        row = {"shape": name, "dims": tuple(dims), "plan": str(plan)}
+        row |= {label: statistics.median(ts) for label, ts in times.items()}
+        for label in ("multiply", "execute"):
+            ratios = sorted(t / b for t, b in zip(times[label], times["bare"]))  # paired: the same round
+            row[f"{label}_ratio"] = statistics.median(ratios)
+            row[f"{label}_ratio_iqr"] = _quartiles(ratios)
+        rows.append(row)
+    return rows
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    """The first and third quartiles (the interquartile range's ends) of at least one value."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
