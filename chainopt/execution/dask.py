@@ -69,10 +69,11 @@ def _one_blas_thread(enabled: bool):
         return
     with _lock:
         if _running == 0:
-            if _controller is None:
-                from threadpoolctl import ThreadpoolController
+            from threadpoolctl import ThreadpoolController
 
-                _controller = ThreadpoolController()
+            # a fresh controller: a BLAS loaded since the last run (scipy's own, say) is limited too
+            _controller = ThreadpoolController()
+            _release_openblas()  # another thread (the caller's, say) may hold OpenBLAS's control
             _limiter = _controller.limit(limits=1)
             _release_openblas()
         _running += 1
@@ -82,6 +83,7 @@ def _one_blas_thread(enabled: bool):
         with _lock:
             _running -= 1
             if _running == 0:
+                _release_openblas()
                 _limiter.restore_original_limits()
                 _limiter = None
                 _release_openblas()
