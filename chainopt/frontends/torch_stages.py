@@ -65,6 +65,14 @@ def flatten(tree) -> tuple[torch.Tensor, object]:
 
 def flat_stage(fn, example):
     """``fn`` as a function of the flat vector of ``example``'s kind, returning a flat vector."""
+    if isinstance(example, torch.Tensor):  # the common case, without the pytree walk
+        shape = example.shape
+
+        def flat(v):
+            out = fn(v.reshape(shape))
+            return out.reshape(-1) if isinstance(out, torch.Tensor) else flatten(out)[0]
+
+        return flat
     _, unflatten = flatten(example)
     return lambda v: flatten(fn(unflatten(v)))[0]
 
