@@ -50,6 +50,7 @@ class FlatStage:
     def __init__(self, stage, example):
         self.stage = stage
         _, unravel = ravel_pytree(example)
+        self.unravel = unravel
 
         def flat(v):
             return ravel_pytree(stage.fn(unravel(v)))[0]
@@ -101,11 +102,23 @@ def _seconds_per_madd(dtype) -> float:
     return median_seconds(lambda: mm(a).block_until_ready()) / 256**3
 
 
-def _probe(lin, n: int, dtype, seed: int) -> bool:
+def _directions(n: int, dtype, seed: int):
+    """An all-ones and two seeded random directions, ``(n, 3)``: a diagonal Jacobian's probe."""
     rng = np.random.default_rng(seed)
-    directions = np.concatenate([np.ones((n, 1)), rng.standard_normal((n, 2))], axis=1).astype(dtype)
-    images = np.asarray(jax.vmap(lin, in_axes=1, out_axes=1)(jnp.asarray(directions)))
-    return looks_diagonal(images, directions, rtol=1e3 * float(np.finfo(dtype).eps))
+    return jnp.asarray(np.concatenate([np.ones((n, 1)), rng.standard_normal((n, 2))], axis=1).astype(dtype))
+
+
+def _at_point(flat):
+    """One compiled function per stage: its output, linearized JVP, VJP and the probe's images at ``v``."""
+
+    def at(v, consts, directions):
+        f = flat.at(consts)
+        y, lin = jax.linearize(f, v)
+        _, vjp = jax.vjp(f, v)
+        images = None if directions is None else jax.vmap(lin, in_axes=1, out_axes=1)(directions)
+        return y, lin, vjp, images, flat.stage.fn(flat.unravel(v))
+
+    return jax.jit(at)
 
 
 def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
@@ -122,15 +135,16 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
     for k, stage in enumerate(stages, start=1):
         flat = FlatStage(stage, current)
         try:
-            out = stage.fn(current)
             flat.trace(v)
         except Exception as exc:  # a stage is user code: name it, keep its own message
             raise ChainoptError(f"stage {k} ({stage.label}) failed on its input of shape "
                                 f"{shape_text(flat.in_shapes)}: {type(exc).__name__}: {exc}") from exc
+        out_leaves = jax.tree_util.tree_leaves(jax.eval_shape(flat.at(flat.consts), v))
+        n_in, n_out = int(v.size), sum(int(np.prod(leaf.shape)) for leaf in out_leaves)
+        probe = stage.diagonal is None and n_in == n_out
+        directions = _directions(n_in, dtype, seed + k) if probe else None
+        y, lin, vjp, images, out = _at_point(flat)(v, flat.consts, directions)
         out_shapes = [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(out)]
-        y, lin = jax.linearize(flat.at(flat.consts), v)
-        _, vjp = jax.vjp(flat.at(flat.consts), v)
-        n_in, n_out = int(v.size), int(y.size)
         if n_out == 0:
             raise ChainoptError(f"stage {k} ({stage.label}) returns no numbers")
         tape = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(vjp))
@@ -148,7 +162,8 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
             source = "flops"
         diagonal = stage.diagonal
         if diagonal is None:
-            diagonal = n_in == n_out and _probe(lin, n_in, dtype, seed + k)
+            diagonal = probe and looks_diagonal(np.asarray(images), np.asarray(directions),
+                                                rtol=1e3 * float(np.finfo(dtype).eps))
             source += " + diagonal (detected)" if diagonal else ""
         elif diagonal:
             if n_in != n_out:
