@@ -6,9 +6,7 @@ them with :func:`chainopt.plan`, and runs the plan with the framework's own
 ``jvp``/``vjp`` through a **provider** (the framework half). This module
 holds the framework-free half: :class:`Stage` (a stage with declared
 structure), option checks, :class:`FrameworkPlan` (the plan and its report)
-and :func:`run_plan` (the executor, a mirror of
-:func:`chainopt.execution.generalized.run_plan` written with the operators
-``@``, ``*`` and indexing that numpy, JAX and PyTorch arrays share).
+(the executor is :mod:`chainopt.frontends.executor`).
 
 Every stage's input and output are flattened to vectors (pytrees leaf by
 leaf, arrays in C order), so the Jacobian is 2-D: ``(n_out, n_in)``.
@@ -27,12 +25,11 @@ from chainopt.core.factors import Factor
 from chainopt.core.plan import Plan
 from chainopt.core.strategies import plan as make_plan
 from chainopt.errors import ChainoptError, MemoryBudgetError
-from chainopt.execution.generalized import operands_of
 from chainopt.report.render import Column, Document, Table, render
 
 __all__ = [
     "STRATEGIES", "COSTS", "Stage", "elementwise", "as_stages", "check_options", "madds_from_flops",
-    "StageInfo", "FrameworkPlan", "run_plan", "looks_diagonal", "median_seconds",
+    "StageInfo", "FrameworkPlan", "looks_diagonal", "median_seconds", "shape_text", "time_madds",
 ]
 
 #: The strategies a front end accepts.
@@ -323,67 +320,6 @@ class FrameworkPlan:
 
     def __str__(self) -> str:
         return self.format("text")
-
-
-def _diag_range(plan: Plan, lo: int, hi: int) -> bool:
-    return all(f.diagonal for f in plan.factors[lo:hi + 1])
-
-
-def run_plan(plan: Plan, provider):
-    """The ``(n_N, n_1)`` Jacobian of a plan's stack through a framework provider.
-
-    The mirror of :func:`chainopt.execution.generalized.run_plan` for any
-    array type with ``@``, ``*`` and ``[:, None]``. The provider gives
-    ``tangent(k, block)`` (``(n_in, c) -> (n_out, c)``),
-    ``adjoint(k, block)`` (``(r, n_out) -> (r, n_in)``), ``eye(n)``,
-    ``ones(rows, cols)`` and ``diag(d)``; a diagonal range is held as its
-    1-D diagonal and pushed on as one all-ones direction.
-
-    Examples
-    --------
-    >>> from chainopt.execution.generalized import MatrixFactors
-    >>> class P(MatrixFactors):
-    ...     eye, ones, diag = staticmethod(np.eye), staticmethod(np.ones), staticmethod(np.diag)
-    >>> fs = [Factor(n_in=2, n_out=2, tangent=2, adjoint=2, diagonal=True), Factor(n_in=2, n_out=1, tangent=2,
-    ...       adjoint=2)]
-    >>> run_plan(make_plan(fs, "bwd"), P([np.array([2.0, 3.0]), np.array([[1.0, 1.0]])]))
-    array([[2., 3.]])
-    """
-    live = {}
-    for index, (op, lo, mid, hi) in enumerate(plan.operations):
-        operands = [live.pop(r) for r in operands_of(op, lo, mid, hi)]
-        diagonal = _diag_range(plan, lo, hi)
-        if op == "MUL":
-            right, left = operands
-            if left.ndim == 1 and right.ndim == 1:
-                result = left * right
-            elif left.ndim == 1:
-                result = left[:, None] * right
-            elif right.ndim == 1:
-                result = left * right[None, :]
-            else:
-                result = left @ right
-        elif op == "TAN":
-            (inner,) = operands
-            block = inner[:, None] if diagonal else (provider.diag(inner) if inner.ndim == 1 else inner)
-            result = provider.tangent(hi, block)
-        elif op == "ADJ":
-            (outer,) = operands
-            block = outer[None, :] if diagonal else (provider.diag(outer) if outer.ndim == 1 else outer)
-            result = provider.adjoint(lo, block)
-        else:
-            factor = plan.factors[lo]
-            if plan.steps[index].mode == "TAN":
-                seeds = provider.ones(factor.n_in, 1) if diagonal else provider.eye(factor.n_in)
-                result = provider.tangent(lo, seeds)
-            else:
-                seeds = provider.ones(1, factor.n_out) if diagonal else provider.eye(factor.n_out)
-                result = provider.adjoint(lo, seeds)
-        if diagonal and result.ndim == 2:
-            result = result.reshape(-1)
-        live[(lo, hi)] = result
-    result = live.pop((0, len(plan.factors) - 1))
-    return provider.diag(result) if result.ndim == 1 else result
 
 
 def shape_text(shapes: Sequence[tuple]) -> str:

@@ -36,10 +36,10 @@ from chainopt.frontends.common import (
     looks_diagonal,
     madds_from_flops,
     median_seconds,
-    run_plan,
     shape_text,
     time_madds,
 )
+from chainopt.frontends.executor import run_plan
 
 __all__ = ["FlatStage", "analyse", "compile_plan", "flat_input"]
 

@@ -39,10 +39,10 @@ from chainopt.frontends.common import (
     looks_diagonal,
     madds_from_flops,
     median_seconds,
-    run_plan,
     shape_text,
     time_madds,
 )
+from chainopt.frontends.executor import fused_sweeps, run_plan
 
 __all__ = ["flatten", "flat_stage", "analyse", "execute"]
 
@@ -67,6 +67,12 @@ def flat_stage(fn, example):
     """``fn`` as a function of the flat vector of ``example``'s kind, returning a flat vector."""
     if isinstance(example, torch.Tensor):  # the common case, without the pytree walk
         shape = example.shape
+        if len(shape) == 1:  # a vector stage: no reshape (under vmap a reshape of a strided block copies)
+            def flat(v):
+                out = fn(v)
+                return out if isinstance(out, torch.Tensor) and out.ndim == 1 else flatten(out)[0]
+
+            return flat
 
         def flat(v):
             out = fn(v.reshape(shape))
@@ -78,7 +84,8 @@ def flat_stage(fn, example):
 
 
 def _tan(g, v, block):
-    return tf.vmap(lambda t: tf.jvp(g, (v,), (t,))[1], in_dims=1, out_dims=1)(block)
+    """``J @ block`` for a ``(n_in, c)`` block: ``vmap`` of ``jvp`` over its columns (made rows, contiguous)."""
+    return tf.vmap(lambda t: tf.jvp(g, (v,), (t,))[1])(block.T.contiguous()).T
 
 
 def _adj(vjp, block):
@@ -174,15 +181,32 @@ def _probe(g, v, gen) -> bool:
                           rtol=1e3 * float(np.finfo(np.dtype(str(v.dtype).split(".")[-1])).eps))
 
 
+def _through(flats, first: int, last: int):
+    """The flat stages ``first..last`` (0-based, inclusive) as one function."""
+    if first == last:
+        return flats[first]
+
+    def composite(v):
+        for g in flats[first:last + 1]:
+            v = g(v)
+        return v
+
+    return composite
+
+
 class _Provider:
+    """TAN and ADJ blocks, a whole sweep of consecutive stages in one ``vmap`` call (``fuses``)."""
+
+    fuses = True
+
     def __init__(self, flats, inputs, vjps, like):
         self.flats, self.inputs, self.vjps, self.like = flats, inputs, vjps, like
 
-    def tangent(self, k, block):
-        return _tan(self.flats[k], self.inputs[k], block)
+    def tangent(self, k, block, last=None):
+        return _tan(_through(self.flats, k, k if last is None else last), self.inputs[k], block)
 
-    def adjoint(self, k, block):
-        return _adj(self.vjps[k], block)
+    def adjoint(self, k, block, first=None):
+        return _adj(self.vjps[(k if first is None else first, k)], block)
 
     def eye(self, n):
         return torch.eye(n, dtype=self.like.dtype, device=self.like.device)
@@ -197,18 +221,33 @@ class _Provider:
 def execute(plan, flats, x):
     """The ``(n_out, n_in)`` Jacobian at ``x`` by ``plan``, through the flat stages of :func:`analyse`.
 
-    One forward pass (``torch.func.vjp`` for the stages the plan pulls rows
-    through), then the plan's operations.
+    One forward pass (``torch.func.vjp`` through the stages, or the sweeps of
+    consecutive stages, the plan pulls rows back through), then the plan's
+    operations.
     """
-    need_adj = {lo for op, lo, _, hi in plan.operations if op == "ADJ"}
-    need_adj |= {s.factors[0] - 1 for s in plan.steps if s.op == "ACC" and s.mode == "ADJ"}
-    inputs, vjps = [], {}
-    v = flatten(x)[0]
-    last = len(flats) - 1
-    for k, g in enumerate(flats):
-        inputs.append(v)
-        if k in need_adj:
-            v, vjps[k] = tf.vjp(g, v)
-        elif k < last:
-            v = g(v)
+    fused = fused_sweeps(plan)
+    pulls = {}  # first stage -> last stage of each range pulled back through at once
+    for index, (op, lo, _, hi) in enumerate(plan.operations):
+        if op == "ADJ":
+            pulls.setdefault(lo, lo)
+        elif op == "ACC" and plan.steps[index].mode == "ADJ":
+            pulls[lo] = lo
+    for index, (end, through) in fused.items():
+        op, lo = plan.operations[index][:2]
+        if op == "ADJ":
+            for k in range(through, lo + 1):
+                pulls.pop(k, None)
+            pulls[through] = lo
+    inputs, vjps = [None] * len(flats), {}
+    v, k, last = flatten(x)[0], 0, len(flats) - 1
+    while k <= last:
+        inputs[k] = v
+        if k in pulls:
+            end = pulls[k]
+            v, vjps[(k, end)] = tf.vjp(_through(flats, k, end), v)
+            k = end + 1
+        else:
+            if k < last:
+                v = flats[k](v)
+            k += 1
     return run_plan(plan, _Provider(flats, inputs, vjps, inputs[0]))
