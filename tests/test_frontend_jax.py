@@ -38,12 +38,14 @@ def _oracle(stages, x, jac):
         for s in stages:
             x = s.fn(x) if isinstance(s, cjax.Stage) else s(x)
         return x
-    J = jac(f)(x)
+    J = jax.jit(jac(f))(x)
     return np.asarray(J).reshape(np.size(f(x)), np.size(x))
 
 
-#: Every strategy on the dense stack, optimal on every stack; the rest of the cross is slow (JAX compiles each).
-CASES = [pytest.param(name, strategy, marks=[] if name == "dense" or strategy == "optimal" else [pytest.mark.slow])
+#: Every strategy on the dense stack and optimal on the to-scalar one by default; the rest of the cross is slow
+#: (JAX compiles every stage of every new stack: about a second each on a loaded machine).
+FAST = {("dense", s) for s in ("optimal", "fwd", "bwd", "preaccumulate")} | {("to_scalar", "optimal")}
+CASES = [pytest.param(name, strategy, marks=[] if (name, strategy) in FAST else [pytest.mark.slow])
          for name in sorted(STACKS) for strategy in ("optimal", "fwd", "bwd", "preaccumulate")]
 
 
@@ -102,6 +104,7 @@ def test_a_second_call_traces_nothing():
     assert np.allclose(np.asarray(second), _oracle([stage, lambda y: W2 @ y], x + 1.0, jax.jacfwd), rtol=1e-10)
 
 
+@pytest.mark.slow  # times every stage: about a second
 def test_costs_by_timing_give_the_same_jacobian():
     stages, x = STACKS["dense"]
     p = cjax.plan(stages, x, costs="time")

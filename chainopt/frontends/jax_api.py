@@ -75,6 +75,7 @@ class Jacobian:
         self.strategy, self.memory_limit, self.costs = strategy, memory_limit, costs
         self.first_calls: list[dict] = []
         self._plans: dict = {}
+        self._analyses: dict = {}  # input shape -> the stages' analysis (shared by the cached transforms)
         self._compiled: dict = {}
 
     @staticmethod
@@ -86,7 +87,9 @@ class Jacobian:
         key = self._key(x)
         if key not in self._plans:
             start = time.perf_counter()
-            flats, infos = jax_stages.analyse(self.stages, x, costs=self.costs)
+            if key not in self._analyses:
+                self._analyses[key] = jax_stages.analyse(self.stages, x, costs=self.costs)
+            flats, infos = self._analyses[key]
             planned = FrameworkPlan.build("jax", infos, self.strategy, self.memory_limit)
             self._plans[key] = (planned, flats, time.perf_counter() - start)
         return key, self._plans[key]
@@ -123,6 +126,10 @@ def _cached(stages, strategy, memory_limit, costs) -> Jacobian:
         return Jacobian(stages, strategy, memory_limit=memory_limit, costs=costs)
     if hit is None:
         hit = _CACHE[key] = Jacobian(stages, strategy, memory_limit=memory_limit, costs=costs)
+        for other in _CACHE.values():  # the same stack and costs under another strategy: analysed already
+            if other is not hit and other.stages == hit.stages and other.costs == costs:
+                hit._analyses = other._analyses
+                break
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)

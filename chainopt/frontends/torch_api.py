@@ -77,6 +77,7 @@ class Jacobian:
         self.strategy, self.memory_limit, self.costs = strategy, memory_limit, costs
         self.first_calls: list[dict] = []
         self._plans: dict = {}
+        self._analyses: dict = {}  # input shape -> the stages' analysis (shared by the cached transforms)
 
     @staticmethod
     def _key(x):
@@ -88,7 +89,9 @@ class Jacobian:
         key = self._key(x)
         if key not in self._plans:
             start = time.perf_counter()
-            flats, _, infos = torch_stages.analyse(self.stages, x, costs=self.costs)
+            if key not in self._analyses:
+                self._analyses[key] = torch_stages.analyse(self.stages, x, costs=self.costs)
+            flats, _, infos = self._analyses[key]
             planned = FrameworkPlan.build("torch", infos, self.strategy, self.memory_limit)
             self._plans[key] = (planned, flats)
             self.first_calls.append({"shape": key[1], "plan_seconds": time.perf_counter() - start})
@@ -111,6 +114,10 @@ def _cached(model, strategy, memory_limit, costs) -> Jacobian:
     hit = _CACHE.get(key)
     if hit is None:
         hit = _CACHE[key] = Jacobian(list(stages), strategy, memory_limit=memory_limit, costs=costs)
+        for other in _CACHE.values():  # the same stack and costs under another strategy: analysed already
+            if other is not hit and other.stages == hit.stages and other.costs == costs:
+                hit._analyses = other._analyses
+                break
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)
