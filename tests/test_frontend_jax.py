@@ -128,3 +128,13 @@ def test_a_failing_stage_is_named():
         cjax.jacobian([lambda x: W1 @ x, lambda y: W1 @ y], jnp.ones(6))
     with pytest.raises(ChainoptError, match="stage 1 is int 3"):
         cjax.jacobian([3], jnp.ones(6))
+
+
+@pytest.mark.slow  # a new stack: JAX compiles its stages
+def test_a_pytree_between_stages_is_flattened_leaf_by_leaf():
+    stages = [lambda x: {"a": x[:2] * 2.0, "b": jnp.sin(x[2:])}, lambda t: jnp.sum(t["a"]) * t["b"]]
+    x = jnp.asarray(RNG.standard_normal(5))
+    p = cjax.plan(stages, x)
+    assert (p.stages[0].out_shape, p.plans["optimal"].chain.dims) == ("(2,)+(3,)", (5, 5, 3))
+    J = cjax.jacobian(stages, x)
+    assert np.allclose(np.asarray(J), _oracle(stages, x, jax.jacrev), rtol=1e-10)

@@ -119,3 +119,12 @@ def test_bad_options_are_named(kwargs, match):
 def test_a_failing_stage_is_named():
     with pytest.raises(ChainoptError, match=r"stage 2 \(Linear\) failed on its input of shape \(4,\)"):
         ctorch.jacobian([_linear(6, 4), _linear(6, 4)], torch.ones(6, dtype=F64))
+
+
+def test_a_pytree_between_stages_is_flattened_leaf_by_leaf():
+    stages = [lambda x: (x[:2] * 2.0, torch.sin(x[2:])), lambda t: t[0].sum() * t[1]]
+    x = torch.randn(5, generator=GEN, dtype=F64)
+    p = ctorch.plan(stages, x)
+    assert (p.stages[0].out_shape, p.plans["optimal"].chain.dims) == ("(2,)+(3,)", (5, 5, 3))
+    J = ctorch.jacobian(stages, x)
+    assert np.allclose(J.numpy(), _oracle(stages, x, torch.func.jacrev), rtol=1e-10)

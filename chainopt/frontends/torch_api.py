@@ -111,7 +111,10 @@ def _cached(model, strategy, memory_limit, costs) -> Jacobian:
     check_options(strategy, memory_limit, costs)
     stages = as_stages(_stage_list(model))
     key = (stages, strategy, memory_limit, costs)
-    hit = _CACHE.get(key)
+    try:
+        hit = _CACHE.get(key)
+    except TypeError:  # an unhashable stage: no caching
+        return Jacobian(list(stages), strategy, memory_limit=memory_limit, costs=costs)
     if hit is None:
         hit = _CACHE[key] = Jacobian(list(stages), strategy, memory_limit=memory_limit, costs=costs)
         for other in _CACHE.values():  # the same stack and costs under another strategy: analysed already
