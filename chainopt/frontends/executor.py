@@ -50,10 +50,14 @@ def run_plan(plan: Plan, provider):
         operands = [live.pop(r) for r in operands_of(op, lo, mid, hi)]
         diagonal = _diag_range(plan, lo, hi)
         if index in fused:  # a sweep of TANs (ADJs) through consecutive stages: one call through them all
-            skip, through = fused[index]
-            (operand,) = operands
-            block = provider.diag(operand) if operand.ndim == 1 else operand
-            if op == "TAN":
+            skip, through, mode = fused[index]
+            if op == "ACC":  # unit directions into the first stage
+                factor = plan.factors[lo]
+                block = provider.eye(factor.n_in if mode == "TAN" else factor.n_out)
+            else:
+                (operand,) = operands
+                block = provider.diag(operand) if operand.ndim == 1 else operand
+            if mode == "TAN":
                 live[(lo, through)] = provider.tangent(hi, block, through)
             else:
                 live[(through, hi)] = provider.adjoint(lo, block, through)
@@ -91,12 +95,14 @@ def run_plan(plan: Plan, provider):
     return provider.diag(result) if result.ndim == 1 else result
 
 
-def fused_sweeps(plan: Plan) -> dict[int, tuple[int, int]]:
-    """Runs of TANs (ADJs) that each extend the one before, on non-diagonal ranges: ``{first: (last, stage)}``.
+def fused_sweeps(plan: Plan) -> dict[int, tuple[int, int, str]]:
+    """Runs of TANs (ADJs) that each extend the one before, on non-diagonal ranges: ``{first: (last, stage, mode)}``.
 
     ``first`` and ``last`` index ``plan.operations``; ``stage`` is the last
     stage the run pushes through (for ADJs, the first stage it pulls back
-    to). The multiply-adds are the same whether the run is one call or many;
+    to); ``mode`` is ``'TAN'`` or ``'ADJ'``. A run may start with the ACC of
+    a dense stage in its own mode (then it starts from unit directions: the
+    global sweeps become one call, as ``jacfwd``/``jacrev`` are). The multiply-adds are the same whether the run is one call or many;
     a framework with a cost per call (PyTorch's ``torch.func``) makes fewer.
 
     Examples
@@ -105,21 +111,22 @@ def fused_sweeps(plan: Plan) -> dict[int, tuple[int, int]]:
     >>> fs = [Factor(n_in=4, n_out=4, tangent=16, adjoint=16)] * 3 + [Factor(n_in=4, n_out=1, given=True)]
     >>> p = make_plan(fs, "fwd")
     >>> [op for op, *_ in p.operations], fused_sweeps(p)
-    (['ACC', 'TAN', 'TAN', 'MUL'], {1: (2, 2)})
+    (['ACC', 'TAN', 'TAN', 'MUL'], {0: (2, 2, 'TAN')})
     """
     ops, out, k = plan.operations, {}, 0
     while k < len(ops):
         op, lo, _, hi = ops[k]
+        mode = plan.steps[k].mode if op == "ACC" else op
         end = k
-        if op in ("TAN", "ADJ") and not _diag_range(plan, lo, hi):
+        if mode in ("TAN", "ADJ") and not _diag_range(plan, lo, hi):
             while end + 1 < len(ops):
                 nop, nlo, _, nhi = ops[end + 1]
                 plo, phi = ops[end][1], ops[end][3]
-                if not (nop == op and ((op == "TAN" and (nlo, nhi) == (plo, phi + 1))
-                                       or (op == "ADJ" and (nlo, nhi) == (plo - 1, phi)))):
+                if not (nop == mode and ((mode == "TAN" and (nlo, nhi) == (plo, phi + 1))
+                                         or (mode == "ADJ" and (nlo, nhi) == (plo - 1, phi)))):
                     break
                 end += 1
         if end > k:
-            out[k] = (end, ops[end][3] if op == "TAN" else ops[end][1])
+            out[k] = (end, ops[end][3] if mode == "TAN" else ops[end][1], mode)
         k = end + 1
     return out

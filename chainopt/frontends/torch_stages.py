@@ -232,9 +232,9 @@ def execute(plan, flats, x):
             pulls.setdefault(lo, lo)
         elif op == "ACC" and plan.steps[index].mode == "ADJ":
             pulls[lo] = lo
-    for index, (end, through) in fused.items():
-        op, lo = plan.operations[index][:2]
-        if op == "ADJ":
+    for index, (end, through, mode) in fused.items():
+        lo = plan.operations[index][1]
+        if mode == "ADJ":
             for k in range(through, lo + 1):
                 pulls.pop(k, None)
             pulls[through] = lo
