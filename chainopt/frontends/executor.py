@@ -96,7 +96,7 @@ def run_plan(plan: Plan, provider):
 
 
 def fused_sweeps(plan: Plan) -> dict[int, tuple[int, int, str]]:
-    """Runs of TANs (ADJs) that each extend the one before, on non-diagonal ranges: ``{first: (last, stage, mode)}``.
+    """Runs of TANs (ADJs), each extending the one before, on dense ranges: ``{first: (last, stage, mode)}``.
 
     ``first`` and ``last`` index ``plan.operations``; ``stage`` is the last
     stage the run pushes through (for ADJs, the first stage it pulls back
