@@ -103,7 +103,8 @@ def fused_sweeps(plan: Plan) -> dict[int, tuple[int, int, str]]:
     to); ``mode`` is ``'TAN'`` or ``'ADJ'``. A run may start with the ACC of
     a dense stage in its own mode (then it starts from unit directions: the
     global sweeps become one call, as ``jacfwd``/``jacrev`` are). The
-    multiply-adds are the same whether the run is one call or many; a framework with a cost per call (PyTorch's ``torch.func``) makes fewer.
+    multiply-adds are the same whether the run is one call or many; a
+    framework with a cost per call (PyTorch's ``torch.func``) makes fewer.
 
     Examples
     --------
