@@ -25,6 +25,10 @@ LAYERS = {
     "chainopt.execution": {"numpy", "chainopt.core", "dask", "threadpoolctl"},  # dask: lazily, an extra
     "chainopt.layers": {"numpy", "chainopt.core", "chainopt.execution"},
     "chainopt.autodiff": {"numpy", "chainopt.core", "chainopt.execution", "chainopt.layers"},
+    # the only modules that may import jax or torch (never imported by chainopt/__init__.py)
+    "chainopt.frontends": {"numpy", "chainopt.core", "chainopt.execution", "chainopt.report", "jax", "torch"},
+    "chainopt.jax": {"chainopt.frontends"},
+    "chainopt.torch": {"chainopt.frontends"},
 }
 
 #: Lines a module may have ("no module over ~400 lines").

@@ -1,0 +1,253 @@
+"""PyTorch stages as factors, and a plan run with ``torch.func.jvp``/``torch.func.vjp`` under ``vmap``.
+
+:func:`analyse` evaluates the stack once, stage by stage; each stage becomes
+a function of flat vectors (its input and output tensors, or pytrees of
+tensors, flattened leaf by leaf in C order). Each stage's factor:
+
+* ``tangent`` / ``adjoint``: the flops ``torch.utils.flop_counter.FlopCounterMode``
+  counts for one more direction pushed through ``vmap`` of ``jvp`` / of the
+  ``vjp`` (two directions minus one, so the primal is not counted), halved
+  into multiply-adds. The counter counts matrix products only: a stage with
+  none (``Tanh``, ``ReLU``, ...) is charged one multiply-add per output
+  entry per tangent and per input entry per adjoint (``counted``). With
+  ``costs="time"`` the costs are measured times at the rate a 256 x 256
+  matrix product runs.
+* ``tape``: the entries of the tensors autograd saves for the stage's
+  backward (``torch.autograd.graph.saved_tensors_hooks``).
+* ``diagonal``: declared, or detected for square stages by probing the JVP
+  on an all-ones and two random directions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+import torch.func as tf
+from torch.utils import _pytree as pytree
+from torch.utils.flop_counter import FlopCounterMode
+
+from chainopt.core.factors import Factor
+
+with warnings.catch_warnings():  # torch 2.13 warns about its own torch.jit.script when jvp's decompositions load
+    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning)
+    import torch._decomp.decompositions_for_jvp  # noqa: F401
+from chainopt.errors import ChainoptError
+from chainopt.frontends.common import (
+    StageInfo,
+    looks_diagonal,
+    madds_from_flops,
+    median_seconds,
+    shape_text,
+    time_madds,
+)
+from chainopt.frontends.executor import fused_sweeps, run_plan
+
+__all__ = ["flatten", "flat_stage", "analyse", "execute"]
+
+
+def flatten(tree) -> tuple[torch.Tensor, object]:
+    """A tensor or pytree of tensors as one flat vector, and how to rebuild it from one."""
+    leaves, spec = pytree.tree_flatten(tree)
+    if not leaves or not all(isinstance(leaf, torch.Tensor) for leaf in leaves):
+        raise ChainoptError(f"expected a tensor or a pytree of tensors, got {type(tree).__name__}")
+    shapes = [leaf.shape for leaf in leaves]
+    sizes = [leaf.numel() for leaf in leaves]
+
+    def unflatten(v):
+        parts = torch.split(v, sizes) if len(sizes) > 1 else [v]
+        return pytree.tree_unflatten([p.reshape(s) for p, s in zip(parts, shapes)], spec)
+
+    flat = torch.cat([leaf.reshape(-1) for leaf in leaves]) if len(leaves) > 1 else leaves[0].reshape(-1)
+    return flat, unflatten
+
+
+def flat_stage(fn, example):
+    """``fn`` as a function of the flat vector of ``example``'s kind, returning a flat vector."""
+    if isinstance(example, torch.Tensor):  # the common case, without the pytree walk
+        shape = example.shape
+        if len(shape) == 1:  # a vector stage: no reshape (under vmap a reshape of a strided block copies)
+            def flat(v):
+                out = fn(v)
+                return out if isinstance(out, torch.Tensor) and out.ndim == 1 else flatten(out)[0]
+
+            return flat
+
+        def flat(v):
+            out = fn(v.reshape(shape))
+            return out.reshape(-1) if isinstance(out, torch.Tensor) else flatten(out)[0]
+
+        return flat
+    _, unflatten = flatten(example)
+    return lambda v: flatten(fn(unflatten(v)))[0]
+
+
+def _tan(g, v, block):
+    """``J @ block`` for a ``(n_in, c)`` block: ``vmap`` of ``jvp`` over its columns (made rows, contiguous)."""
+    return tf.vmap(lambda t: tf.jvp(g, (v,), (t,))[1])(block.T.contiguous()).T
+
+
+def _adj(vjp, block):
+    return tf.vmap(lambda c: vjp(c)[0])(block)
+
+
+def _marginal(run, make_block) -> int:
+    """Multiply-adds FlopCounterMode counts for one direction: two directions minus one."""
+    counts = []
+    for c in (1, 2):
+        block = make_block(c)
+        with FlopCounterMode(display=False) as counter:
+            run(block)
+        counts.append(counter.get_total_flops())
+    return madds_from_flops(counts[1] - counts[0])
+
+
+def _tape(g, v) -> int:
+    saved = []
+
+    def pack(t):
+        saved.append(t.numel())
+        return t
+
+    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        g(v.detach().requires_grad_())
+    return sum(saved)
+
+
+def _seconds_per_madd(dtype) -> float:
+    a = torch.ones(256, 256, dtype=dtype)
+    return median_seconds(lambda: a @ a) / 256**3
+
+
+def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
+    """Flat stage functions, flat inputs ``v_k``, and one :class:`StageInfo` per stage (with its factor)."""
+    flats, inputs, infos = [], [], []
+    v, current = flatten(x)[0], x
+    if not v.is_floating_point():
+        raise ChainoptError(f"x has dtype {v.dtype}; differentiate floating-point tensors")
+    dtype = v.dtype
+    per_madd = _seconds_per_madd(dtype) if costs == "time" else None
+    gen = torch.Generator().manual_seed(seed)
+    for k, stage in enumerate(stages, start=1):
+        in_shapes = [leaf.shape for leaf in pytree.tree_leaves(current)]
+        g = flat_stage(stage.fn, current)
+        try:
+            with torch.no_grad():
+                out = stage.fn(current)
+            y = flatten(out)[0]
+        except Exception as exc:  # a stage is user code: name it, keep its own message
+            raise ChainoptError(f"stage {k} ({stage.label}) failed on its input of shape "
+                                f"{shape_text(in_shapes)}: {type(exc).__name__}: {exc}") from exc
+        n_in, n_out = v.numel(), y.numel()
+        _, vjp = tf.vjp(g, v)
+        if costs == "time":
+            t_block = torch.ones(n_in, min(n_in, 64), dtype=dtype)
+            a_block = torch.ones(min(n_out, 64), n_out, dtype=dtype)
+            tangent = time_madds(median_seconds(lambda: _tan(g, v, t_block)) / t_block.shape[1], per_madd)
+            adjoint = time_madds(median_seconds(lambda: _adj(vjp, a_block)) / a_block.shape[0], per_madd)
+            source = "time"
+        else:
+            tangent = _marginal(lambda b: _tan(g, v, b), lambda c: torch.ones(n_in, c, dtype=dtype))
+            adjoint = _marginal(lambda b: _adj(vjp, b), lambda c: torch.ones(c, n_out, dtype=dtype))
+            source = "flops"
+            if tangent == 0 and adjoint == 0:
+                tangent, adjoint, source = n_out, n_in, "counted"
+        diagonal = stage.diagonal
+        if diagonal is None:
+            diagonal = n_in == n_out and _probe(g, v, gen)
+            source += " + diagonal (detected)" if diagonal else ""
+        elif diagonal:
+            if n_in != n_out:
+                raise ChainoptError(f"stage {k} ({stage.label}) is declared diagonal but maps {n_in} numbers "
+                                    f"to {n_out}")
+            source += " + diagonal (declared)"
+        factor = Factor(n_in=n_in, n_out=n_out, tangent=tangent, adjoint=adjoint, tape=_tape(g, v),
+                        diagonal=diagonal)
+        out_shapes = [leaf.shape for leaf in pytree.tree_leaves(out)]
+        infos.append(StageInfo(stage.label, shape_text(in_shapes), shape_text(out_shapes), factor, source))
+        flats.append(g)
+        inputs.append(v)
+        v, current = y, out
+    return flats, inputs, infos
+
+
+def _probe(g, v, gen) -> bool:
+    n = v.numel()
+    directions = torch.cat([torch.ones(n, 1, dtype=v.dtype), torch.randn(n, 2, generator=gen, dtype=v.dtype)], 1)
+    with torch.no_grad():
+        images = _tan(g, v, directions)
+    return looks_diagonal(images.detach().cpu().numpy(), directions.numpy(),
+                          rtol=1e3 * float(np.finfo(np.dtype(str(v.dtype).split(".")[-1])).eps))
+
+
+def _through(flats, first: int, last: int):
+    """The flat stages ``first..last`` (0-based, inclusive) as one function."""
+    if first == last:
+        return flats[first]
+
+    def composite(v):
+        for g in flats[first:last + 1]:
+            v = g(v)
+        return v
+
+    return composite
+
+
+class _Provider:
+    """TAN and ADJ blocks, a whole sweep of consecutive stages in one ``vmap`` call (``fuses``)."""
+
+    fuses = True
+
+    def __init__(self, flats, inputs, vjps, like):
+        self.flats, self.inputs, self.vjps, self.like = flats, inputs, vjps, like
+
+    def tangent(self, k, block, last=None):
+        return _tan(_through(self.flats, k, k if last is None else last), self.inputs[k], block)
+
+    def adjoint(self, k, block, first=None):
+        return _adj(self.vjps[(k if first is None else first, k)], block)
+
+    def eye(self, n):
+        return torch.eye(n, dtype=self.like.dtype, device=self.like.device)
+
+    def ones(self, rows, cols):
+        return torch.ones(rows, cols, dtype=self.like.dtype, device=self.like.device)
+
+    def diag(self, d):
+        return torch.diag(d)
+
+
+def execute(plan, flats, x):
+    """The ``(n_out, n_in)`` Jacobian at ``x`` by ``plan``, through the flat stages of :func:`analyse`.
+
+    One forward pass (``torch.func.vjp`` through the stages, or the sweeps of
+    consecutive stages, the plan pulls rows back through), then the plan's
+    operations.
+    """
+    fused = fused_sweeps(plan)
+    pulls = {}  # first stage -> last stage of each range pulled back through at once
+    for index, (op, lo, _, hi) in enumerate(plan.operations):
+        if op == "ADJ":
+            pulls.setdefault(lo, lo)
+        elif op == "ACC" and plan.steps[index].mode == "ADJ":
+            pulls[lo] = lo
+    for index, (end, through, mode) in fused.items():
+        lo = plan.operations[index][1]
+        if mode == "ADJ":
+            for k in range(through, lo + 1):
+                pulls.pop(k, None)
+            pulls[through] = lo
+    inputs, vjps = [None] * len(flats), {}
+    v, k, last = flatten(x)[0], 0, len(flats) - 1
+    while k <= last:
+        inputs[k] = v
+        if k in pulls:
+            end = pulls[k]
+            v, vjps[(k, end)] = tf.vjp(_through(flats, k, end), v)
+            k = end + 1
+        else:
+            if k < last:
+                v = flats[k](v)
+            k += 1
+    return run_plan(plan, _Provider(flats, inputs, vjps, inputs[0]))

@@ -1,0 +1,130 @@
+"""chainopt.torch against torch.func.jacfwd / jacrev on small random stacks, every strategy."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from chainopt import torch as ctorch  # noqa: E402
+from chainopt.errors import ChainoptError  # noqa: E402
+
+F64 = torch.float64
+GEN = torch.Generator().manual_seed(7)
+
+
+def _w(*shape):
+    return torch.randn(*shape, generator=GEN, dtype=F64) / shape[-1] ** 0.5
+
+
+class Residual(torch.nn.Module):
+    def __init__(self, width, hidden):
+        super().__init__()
+        self.A = torch.nn.Parameter(_w(hidden, width))
+
+    def forward(self, x):
+        return x + self.A.T @ torch.tanh(self.A @ x)
+
+
+def _linear(n_in, n_out):
+    layer = torch.nn.Linear(n_in, n_out).double()
+    with torch.no_grad():
+        layer.weight.copy_(_w(n_out, n_in))
+        layer.bias.copy_(_w(n_out))
+    return layer
+
+
+M, V = _w(4, 2), _w(3, 6)
+
+STACKS = {
+    "dense": (torch.nn.Sequential(_linear(6, 4), torch.nn.Tanh(), _linear(4, 2), torch.nn.Sigmoid(), _linear(2, 5)),
+              torch.randn(6, generator=GEN, dtype=F64)),
+    "residual": ([Residual(5, 3), Residual(5, 3), torch.nn.ReLU()], torch.randn(5, generator=GEN, dtype=F64)),
+    "matrix_input": ([lambda X: X @ M, torch.tanh, lambda Y: V @ Y.reshape(-1)],
+                     torch.randn(3, 4, generator=GEN, dtype=F64)),
+    "to_scalar": ([_linear(6, 4), ctorch.elementwise(torch.sin), lambda y: (y ** 2).sum()],
+                  torch.randn(6, generator=GEN, dtype=F64)),
+}
+
+
+def _f(stages):
+    stages = list(stages)
+
+    def f(x):
+        for s in stages:
+            x = s.fn(x) if isinstance(s, ctorch.Stage) else s(x)
+        return x
+    return f
+
+
+def _oracle(stages, x, jac):
+    f = _f(stages)
+    return jac(f)(x).detach().reshape(f(x).numel(), x.numel()).numpy()
+
+
+@pytest.mark.parametrize("strategy", ["optimal", "fwd", "bwd", "preaccumulate"])
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_every_strategy_equals_jacfwd_and_jacrev(name, strategy):
+    stages, x = STACKS[name]
+    J = ctorch.jacobian(stages, x, strategy)
+    assert isinstance(J, torch.Tensor) and J.dtype == F64
+    for jac in (torch.func.jacfwd, torch.func.jacrev):
+        expected = _oracle(stages, x, jac)
+        assert np.allclose(J.detach().numpy(), expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+
+
+def test_a_memory_limit_of_zero_forbids_every_adjoint_and_stays_exact():
+    stages, x = STACKS["dense"]
+    p = ctorch.plan(stages, x, memory_limit=0)
+    assert all(s.op != "ADJ" and s.mode != "ADJ" for s in p.plan.steps)
+    J = ctorch.jacobian(stages, x, memory_limit=0)
+    assert np.allclose(J.detach().numpy(), _oracle(stages, x, torch.func.jacrev), rtol=1e-10)
+
+
+def test_costs_come_from_the_flop_counter_and_elementwise_stages_are_detected():
+    stages, x = STACKS["dense"]
+    p = ctorch.plan(stages, x)
+    dense = p.stages[0].factor
+    assert (dense.n_in, dense.n_out, dense.tangent, dense.adjoint) == (6, 4, 24, 24)  # one matvec: 4 x 6
+    assert [s.factor.diagonal for s in p.stages] == [False, True, False, True, False]
+    assert p.stages[1].source == "counted + diagonal (detected)"
+    assert not ctorch.plan([Residual(5, 3)], torch.ones(5, dtype=F64)).stages[0].factor.diagonal
+    assert "declared" in ctorch.plan(*STACKS["to_scalar"]).stages[1].source
+
+
+def test_the_report_prints_like_chainopt_cost():
+    stages, x = STACKS["dense"]
+    text = str(ctorch.plan(stages, x))
+    for label in ("FWD cost:", "BWD cost:", "optimal cost:", "optimal plan:", "multiply-adds"):
+        assert label in text
+
+
+def test_costs_by_timing_give_the_same_jacobian():
+    stages, x = STACKS["dense"]
+    p = ctorch.plan(stages, x, costs="time")
+    assert all(s.factor.tangent >= 1 and s.source.startswith("time") for s in p.stages)
+    J = ctorch.jacobian(stages, x, costs="time")
+    assert np.allclose(J.detach().numpy(), _oracle(stages, x, torch.func.jacrev), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"strategy": "fastest"}, "unknown strategy 'fastest'"),
+    ({"memory_limit": 1.5}, "memory_limit is 1.5"),
+    ({"costs": "guess"}, "unknown costs 'guess'"),
+])
+def test_bad_options_are_named(kwargs, match):
+    with pytest.raises(ChainoptError, match=match):
+        ctorch.jacobian([torch.tanh], torch.ones(2), **kwargs)
+
+
+def test_a_failing_stage_is_named():
+    with pytest.raises(ChainoptError, match=r"stage 2 \(Linear\) failed on its input of shape \(4,\)"):
+        ctorch.jacobian([_linear(6, 4), _linear(6, 4)], torch.ones(6, dtype=F64))
+
+
+def test_a_pytree_between_stages_is_flattened_leaf_by_leaf():
+    stages = [lambda x: (x[:2] * 2.0, torch.sin(x[2:])), lambda t: t[0].sum() * t[1]]
+    x = torch.randn(5, generator=GEN, dtype=F64)
+    p = ctorch.plan(stages, x)
+    assert (p.stages[0].out_shape, p.plans["optimal"].chain.dims) == ("(2,)+(3,)", (5, 5, 3))
+    J = ctorch.jacobian(stages, x)
+    assert np.allclose(J.numpy(), _oracle(stages, x, torch.func.jacrev), rtol=1e-10)
