@@ -22,7 +22,7 @@ from chainopt.errors import ResultMismatchError
 from chainopt.execution import execute, multiply, random_jacobians
 from chainopt.execution.cache import cached_plan
 
-__all__ = ["bare_expression", "public_api_overhead", "OVERHEAD_TARGET"]
+__all__ = ["bare_expression", "public_api_overhead", "overhead_section", "OVERHEAD_TARGET"]
 
 #: The target: the public calls at most this fraction slower than the bare ``@`` tree.
 OVERHEAD_TARGET = 0.10
@@ -115,6 +115,43 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
             row[f"{label}_ratio_iqr"] = _quartiles(ratios)
         rows.append(row)
     return rows
+
+
+def overhead_section(rows: list[dict]) -> list[str]:
+    """Markdown lines for a report: the one-call API's time over the bare ``@`` tree, per shape, and the verdict.
+
+    Examples
+    --------
+    >>> rows = [{"shape": "s", "dims": (3, 4, 2), "plan": "A2 A1", "bare": 1e-6, "multiply": 1.05e-6,
+    ...          "execute": 1.02e-6, "multiply_ratio": 1.05, "multiply_ratio_iqr": (1.04, 1.06),
+    ...          "execute_ratio": 1.02, "execute_ratio_iqr": (1.01, 1.03)}]
+    >>> overhead_section(rows)[2]
+    '- target: `multiply` and `execute` at most 10% over the bare tree: **met** (1 of 1 shapes)'
+    """
+    from chainopt.report.render import markdown_table
+
+    met = [r for r in rows if max(r["multiply_ratio"], r["execute_ratio"]) <= 1 + OVERHEAD_TARGET]
+    table = [{
+        "shape": r["shape"], "dims": " ".join(map(str, r["dims"])), "plan": r["plan"],
+        "bare @ ms": f"{1e3 * r['bare']:.3f}",
+        "multiply / bare [IQR]": f"{r['multiply_ratio']:.3f} [{r['multiply_ratio_iqr'][0]:.3f}, "
+                                 f"{r['multiply_ratio_iqr'][1]:.3f}]",
+        "execute / bare [IQR]": f"{r['execute_ratio']:.3f} [{r['execute_ratio_iqr'][0]:.3f}, "
+                                f"{r['execute_ratio_iqr'][1]:.3f}]",
+    } for r in rows]
+    verdict = "met" if len(met) == len(rows) else "not met"
+    return [
+        "## The one-call API: `co.multiply(mats, \"optimal\")` and `co.execute(plan, mats)` vs a bare `@` tree",
+        "",
+        f"- target: `multiply` and `execute` at most {100 * OVERHEAD_TARGET:.0f}% over the bare tree: "
+        f"**{verdict}** ({len(met)} of {len(rows)} shapes)",
+        "- each call as a user makes it (planning from the cache, shape checks, finiteness checked on the "
+        "result), against the same products written as one `@` expression, on the same arrays, interleaved; "
+        "ratios paired round by round, median and interquartile range",
+        "",
+        markdown_table(table),
+        "",
+    ]
 
 
 def _quartiles(values: list[float]) -> tuple[float, float]:

@@ -30,6 +30,7 @@ from chainopt.bench.harness import (
     time_interleaved,
 )
 from chainopt.bench.intervals import INTERVAL_METHOD, NO_DIFFERENCE, format_interval, ratio_interval
+from chainopt.bench.overhead import overhead_section, public_api_overhead
 from chainopt.bench.result import PeakRate
 from chainopt.core.strategies import plan as make_plan
 from chainopt.errors import ResultMismatchError
@@ -245,6 +246,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         rows, cases, peaks, spread = run(seed=seed, progress=progress)
     peak, peak_start, peak_end = peaks
     csv_path = write_csv(pd.DataFrame(rows), out / "bench.csv")
+    (progress or (lambda msg: None))("bench: the one-call API against bare @ trees")
+    api_shapes = {k: tuple(max(1, d // 10) for d in v) if quick else v for k, v in SHAPES.items()}
+    api_rows = public_api_overhead(api_shapes, repeats=3 if quick else 21, min_time=0.002 if quick else 0.05, seed=seed)
 
     n = len(cases)
     opt_met = [c for c in cases if c["optimal_target_met"]]
@@ -363,7 +367,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     for c in unclear:
         body.append(f"- {c['shape']}/{c['layers']}: {c['fastest']} had the lowest median but not the fewest "
                     f"multiply-adds; {NO_DIFFERENCE} from the fewest.")
-    body += ["", "## Every strategy", "", markdown_table(full_table)]
+    body += ["", *overhead_section(api_rows), "## Every strategy", "", markdown_table(full_table)]
     if spread:
         body += ["", "## Timing-spread warnings", "",
                  "Strategies whose slowest repeat was over 4x their fastest (timeit's rule): their medians "
@@ -382,4 +386,5 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "cases": cases,
         "peak": peak,
         "targets": {"optimal": (len(opt_met), n), "overhead": (len(ovh_met), n)},
+        "public_api": api_rows,
     }
