@@ -24,6 +24,7 @@ Dask is optional: it is imported inside :func:`execute_dask` only, and
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
@@ -69,12 +70,14 @@ def _one_blas_thread(enabled: bool):
         return
     with _lock:
         if _running == 0:
-            from threadpoolctl import ThreadpoolController
+            if _controller is None or _controller[0] != len(sys.modules):
+                from threadpoolctl import ThreadpoolController
 
-            # a fresh controller: a BLAS loaded since the last run (scipy's own, say) is limited too
-            _controller = ThreadpoolController()
+                # a new controller only when modules were imported since the last one (a BLAS loaded
+                # since, scipy's own say, is then limited too); building one costs ~0.5 ms
+                _controller = (len(sys.modules), ThreadpoolController())
             _release_openblas()  # another thread (the caller's, say) may hold OpenBLAS's control
-            _limiter = _controller.limit(limits=1)
+            _limiter = _controller[1].limit(limits=1)
             _release_openblas()
         _running += 1
     try:

@@ -128,7 +128,7 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
             f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} "
             f"{_short(plan)}; to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
         )
-    budget = as_budget(budget)
+    budget = None if budget is None else as_budget(budget)
     if scheduler is not None:
         return _on_dask(plan, mats, scheduler, check_finite)
     if plan.factors is not None:  # a generalized plan (ACC/TAN/ADJ, diagonal factors): run it on the matrices
@@ -160,8 +160,9 @@ def _on_dask(plan: Plan, mats, scheduler, check_finite: bool) -> np.ndarray:
 
 def _execute_arrays(plan: Plan, arrays: list, check_finite: bool, budget: int | None) -> np.ndarray:
     """Run a plan on arrays whose shapes are checked: the memory check, the loop, finiteness of the result."""
-    dtypes = {a.dtype for a in arrays}
-    itemsize = (dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)).itemsize  # numpy's promotion
+    first = arrays[0].dtype
+    same = all(a.dtype == first for a in arrays)
+    itemsize = (first if same else np.result_type(*arrays)).itemsize  # numpy's promotion
     needed = plan.peak_memory * itemsize
     if needed > (BUDGET_FLOOR if budget is None else budget):  # the common case skips the full check
         check_memory(

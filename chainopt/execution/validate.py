@@ -145,17 +145,25 @@ def plain_arrays(mats) -> tuple[tuple[int, ...], list[np.ndarray]] | None:
         arrays = mats if isinstance(mats, list) else list(mats)
     except TypeError:
         return None
-    dims: list[int] = []
+    if not arrays:
+        return None
+    ndarray = np.ndarray
+    dims = [0]
+    previous = None
     for a in arrays:
-        if type(a) is not np.ndarray or a.ndim != 2 or a.dtype.kind not in "fc":
+        if type(a) is not ndarray:
             return None
-        rows, cols = a.shape
-        if not dims:
-            dims.append(cols)
-        if cols != dims[-1] or rows == 0 or cols == 0:
+        shape = a.shape
+        if len(shape) != 2 or a.dtype.kind not in "fc":
+            return None
+        rows, cols = shape
+        if previous is None:
+            previous = dims[0] = cols
+        if cols != previous or rows == 0 or cols == 0:
             return None
         dims.append(rows)
-    return (tuple(dims), arrays) if dims else None
+        previous = rows
+    return tuple(dims), arrays
 
 
 def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:

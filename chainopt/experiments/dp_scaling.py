@@ -3,7 +3,7 @@
 Three implementations of the same matrix-chain dynamic programme, timed on
 the same seeded random chains of N factors (dims drawn from 2..1000):
 
-* ``chainopt``: :func:`chainopt.core.strategies.optimal` (vectorised per diagonal,
+* ``chainopt``: :func:`chainopt.core.strategies.dp.optimal` (the DP, vectorised per diagonal,
   plan construction included);
 * ``numpy``: numpy's own ordering helper behind ``multi_dot``
   (``numpy.linalg._linalg._multi_dot_matrix_chain_order``);
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from chainopt.bench.environment import machine_info
-from chainopt.core.strategies import optimal
+from chainopt.core.strategies.dp import optimal  # the O(N^3) DP itself, at every length
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.report.render import markdown_table

@@ -219,6 +219,14 @@ _SCHEDULE_COLUMNS = (
 )
 
 
+def _short_plan(plan: Plan, limit: int = 100) -> str:
+    """The plan's text for a header line, or a pointer to the schedule when it is long."""
+    if plan.chain.n_factors > 2 * limit:
+        return "(long; see the schedule)"
+    text = plan_text(plan)
+    return text if len(text) <= limit else "(long; see the schedule)"
+
+
 def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | None = 40):
     """What ``--machines`` adds to a report: header pairs, the schedule table and the json data.
 
@@ -240,6 +248,7 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
     header = [
         ("machines", "unlimited" if machines is None else f"{machines:,}"),
         ("makespan", f"{parallel.makespan:,} multiply-adds on {on} (total work {parallel.cost:,})"),
+        ("makespan plan", _short_plan(parallel)),
         ("speed-up over 1 machine", f"{speedup:,.2f}x (1 machine: {one_machine_cost:,})"),
     ]
     rows = _schedule_rows(parallel)
@@ -251,6 +260,7 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
                  "markdown": f"... {more:,} more operations"}
     title = f"schedule of the shortest-makespan plan on {on}"
     table = Table(shown, columns=_SCHEDULE_COLUMNS, title=title, notes=notes)
-    data = {"machines": machines, "makespan": parallel.makespan, "total_work": parallel.cost,
+    data = {"machines": machines, "makespan_plan": plan_text(parallel), "makespan": parallel.makespan,
+            "total_work": parallel.cost,
             "one_machine": one_machine_cost, "speedup": speedup, "schedule": rows}
     return header, table, data
