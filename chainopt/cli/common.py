@@ -25,8 +25,9 @@ class ChainoptArgumentParser(argparse.ArgumentParser):
 
     _OPTION = re.compile(r"--?[A-Za-z][\w-]*(=.*)?", re.DOTALL)
 
-    def error(self, message):  # noqa: D102 (argparse API)
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+    def error(self, message):
+        """Print one line on stderr, with the same prefix as every other error, and exit with status 2."""
+        self.exit(2, f"chainopt: error: {message} (see {self.prog} --help)\n")
 
     def _parse_optional(self, arg_string):  # argparse's hook: None means "positional"
         if arg_string.startswith("-") and arg_string != "--" and not self._OPTION.fullmatch(arg_string):

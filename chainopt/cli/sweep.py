@@ -154,7 +154,8 @@ def add_parser(subparsers) -> None:
 class _TailParser(argparse.ArgumentParser):
     """Parses the options that follow ``-- EXPR``; its errors are ChainoptErrors (one line, status 2)."""
 
-    def error(self, message):  # noqa: D102 (argparse API)
+    def error(self, message):
+        """Raise the usage error as a ChainoptError, which the command line prints as one line."""
         raise ChainoptError(f"after EXPR: {message}; {LEADING_MINUS}")
 
 

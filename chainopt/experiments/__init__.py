@@ -150,7 +150,7 @@ def run_script(name: str, description: str | None = None, argv=None) -> int:
             args.out, args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr, flush=True)
         )
     except ChainoptError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        print(f"chainopt: error: {exc} ({parser.prog})", file=sys.stderr)
         return 2
     print(result["reading"])
     for path in result["paths"]:
