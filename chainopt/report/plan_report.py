@@ -54,7 +54,7 @@ def ratio(numerator: int, denominator: int) -> float:
 
 
 def plan_text(plan: Plan) -> str:
-    """``str(plan)`` in time linear in the plan's length (one pass, one join).
+    """The plan's text, ``str(plan)`` (linear in its length: see :func:`chainopt.core.notation.render`).
 
     Examples
     --------
@@ -63,31 +63,7 @@ def plan_text(plan: Plan) -> str:
     >>> plan_text(p), plan_text(p) == str(p)
     ('A4 (A3 (A2 A1))', True)
     """
-    nodes = {(lo, hi): (op, mid) for op, lo, mid, hi in plan.operations if op != "ACC"}
-    n = plan.chain.n_factors
-    out: list[str] = []
-    # the stack holds text to emit, or (lo, hi, bracketed) operands still to write
-    stack: list = [(0, n - 1, False)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        lo, hi, bracketed = item
-        if lo == hi:
-            out.append(f"A{lo + 1}")
-            continue
-        op, mid = nodes[(lo, hi)]
-        if op == "MUL":
-            parts = [(mid + 1, hi, True), " ", (lo, mid, True)]
-        elif op == "TAN":
-            parts = [f"F{hi + 1} ", (lo, hi - 1, True)]
-        else:
-            parts = [(lo + 1, hi, True), f" F{lo + 1}"]
-        if bracketed:
-            parts = ["(", *parts, ")"]
-        stack.extend(reversed(parts))
-    return "".join(out)
+    return str(plan)  # core.notation.render: one walk over an explicit stack
 
 
 def short_plan_text(plan: Plan) -> str:
