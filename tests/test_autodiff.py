@@ -283,6 +283,7 @@ def test_several_inputs_and_outputs_flatten_in_order():
 # -- depth: loops, not recursion --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_100000_node_chain_differentiates_without_recursion():
     n, c = 100_000, 1.000001
     x = ad.variable(0.7)
@@ -298,6 +299,7 @@ def test_a_100000_node_chain_differentiates_without_recursion():
     assert forward.madds == reverse.madds == n
 
 
+@pytest.mark.slow
 def test_a_deep_chain_of_mixed_functions_matches_finite_differences():
     def f(v, steps=5_000):
         for _ in range(steps):

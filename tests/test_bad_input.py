@@ -177,6 +177,7 @@ def test_random_jacobians_refuses_a_bad_seed_before_allocating(monkeypatch):
         co.random_jacobians([2, 3], seed=-1)
 
 
+@pytest.mark.slow
 def test_benchmark_accepts_a_single_strategy_name():
     res = co.benchmark([5, 4, 3], strategies="fwd", repeats=1, peak_size=None)
     assert list(res.summary["strategy"]) == ["fwd"]
@@ -276,6 +277,7 @@ def _refusals_in_real_processes(tmp_path, cases, scripts):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_cli_refusals_in_real_processes(tmp_path):
     """One case of each kind through ``python -m chainopt`` and an experiment script: status 2, one line."""
     _refusals_in_real_processes(tmp_path, QUICK_PROCESS_CASES, ["notes_claim"])

@@ -56,6 +56,7 @@ def test_machine_formats(capsys, fmt):
         assert out.startswith("|") and "| strategy |" in out
 
 
+@pytest.mark.slow
 def test_layers_and_seed(capsys):
     status, out, _ = run(capsys, "5", "4", "3", "--layers", "mlp", "--seed", "3", "--format", "json", *FAST)
     assert status == 0 and json.loads(out)["chain"] == [5, 4, 4, 3]

@@ -1,11 +1,15 @@
+
 """``chainopt report``: runs experiments, shows progress on stderr, writes the README index."""
 
 import io
+
+import pytest
 
 from chainopt.cli import main as cli_main
 from chainopt.cli.reports import Progress
 
 
+@pytest.mark.slow
 def test_report_subset_writes_index_with_every_figure(tmp_path, capsys):
     status = cli_main(["report", "--quick", "--only", "notes_claim,dp_scaling", "--out", str(tmp_path)])
     out, err = capsys.readouterr()

@@ -76,6 +76,7 @@ def test_measured_crossover_interpolates_the_sign_change():
     assert seen == pytest.approx(8.0)  # log-linear: log(2/4) -> log(8/4) over log2 4 -> 16
 
 
+@pytest.mark.slow
 def test_cli_crossover_no_measure(tmp_path, capsys):
     assert cli_main(["crossover", "--quick", "--no-measure", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -117,6 +118,7 @@ def test_within_noise_no_crossover_and_not_measured_are_told_apart():
     assert crossover.measured_crossover_interval(None, "u").describe() == "not measured"
 
 
+@pytest.mark.slow
 def test_cli_crossover_progress_bar_moves(tmp_path, capsys, monkeypatch):
     import matplotlib.pyplot as plt
 

@@ -56,6 +56,7 @@ def test_hourglass_and_mlp_examples():
     assert str(optimal([1, 784, 512, 256, 10])) == "A4 (A3 (A2 A1))"
 
 
+@pytest.mark.slow
 @settings(max_examples=3000)
 @given(st.lists(st.integers(1, 40), min_size=2, max_size=7))
 def test_optimal_equals_brute_force_on_thousands_of_short_chains(dims):
@@ -158,6 +159,7 @@ def test_published_matrix_chain_numbers_of_naumanns_instances():
         assert optimal(dims).cost == ref["optimal"], row["file"]
 
 
+@pytest.mark.slow
 def test_brute_refuses_long_chains():
     brute([2] * (BRUTE_MAX_FACTORS + 1))  # 12 factors: fine
     with pytest.raises(ChainTooLongError, match="at most 12 factors; this chain has 13.*'optimal'"):
