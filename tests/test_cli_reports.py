@@ -1,4 +1,3 @@
-
 """``chainopt report``: runs experiments, shows progress on stderr, writes the README index."""
 
 import io
