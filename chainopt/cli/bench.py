@@ -36,7 +36,8 @@ def add_parser(subparsers) -> None:
         help="execute fwd, bwd, optimal and numpy's multi_dot on the same Jacobians and time them",
         description=(
             "Build real Jacobians for the chain, check that every order gives the same product, then time "
-            "each order (warm-up, then repeats interleaved across strategies) and print min/median/max, "
+            "each order (warm-up, then repeats interleaved across strategies) and print the median with its interval "
+            "(min and max in csv/json), "
             "GFLOP/s and the fraction of this machine's peak matmul rate. " + DIMS_HELP
         ),
         epilog=(
@@ -70,6 +71,10 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run_bench)
 
 
+#: The most repeats or warm-up rounds bench accepts: medians settle long before this, and more only waits.
+MAX_REPEATS = 1000
+
+
 def _looks_long(dims, repeats: int, peak_size: int) -> bool:
     """A rough guess, before any work: fwd + bwd multiply-adds at 10 GFLOP/s."""
     from chainopt.core.chain import bwd_cost, fwd_cost
@@ -86,10 +91,10 @@ def run_bench(args) -> int:
     from chainopt.execution import MULTI_DOT_MAX_FACTORS, seeded_rng
 
     dims = Chain(parse_dims(args.dims)).dims
-    if args.repeats < 1 or args.warmup < 0 or args.peak_size < 0:
+    if not (1 <= args.repeats <= MAX_REPEATS and 0 <= args.warmup <= MAX_REPEATS and args.peak_size >= 0):
         raise ChainoptError(
             f"--repeats {args.repeats}, --warmup {args.warmup}, --peak-size {args.peak_size}: "
-            "need repeats >= 1, warmup >= 0, peak-size >= 0"
+            f"need repeats >= 1 and warmup >= 0 (each at most {MAX_REPEATS:,}), peak-size >= 0"
         )
     budget = None if args.budget is None else parse_bytes(args.budget)
     seeded_rng(args.seed)  # every argument is refused before any work (the peak rate is measured first)

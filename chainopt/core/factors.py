@@ -350,7 +350,6 @@ def read_factors(source) -> tuple[Factor, ...]:
     DimensionError, ShapeError
         Malformed content; the message names the line (the item, for JSON)
         and the value.
-    FileNotFoundError
         A path that does not exist.
 
     Examples
@@ -367,7 +366,11 @@ def read_factors(source) -> tuple[Factor, ...]:
         text, origin = source, ""
     elif isinstance(source, (str, Path)):
         path = Path(source)
-        text, origin = path.read_text(), f"{path}: "
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise DimensionError(f"cannot read the factors file {str(path)!r}: {exc.strerror or exc}") from None
+        origin = f"{path}: "
         kind = {".csv": "csv", ".json": "json"}.get(path.suffix.lower())
     else:
         raise DimensionError(f"expected a path or text, got {type(source).__name__} {source!r}")

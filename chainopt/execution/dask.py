@@ -226,7 +226,7 @@ def execute_dask(plan: Plan, provider_or_mats, scheduler="threads", *, check_fin
         import dask
         from dask.delayed import Delayed
     except ImportError:
-        raise ChainoptError(f"execute_dask needs Dask, which is not installed: {_INSTALL}") from None
+        raise ChainoptError(f"running a plan with a scheduler needs Dask, which is not installed: {_INSTALL}") from None
     if not isinstance(plan, Plan):
         raise ChainoptError(f"execute_dask needs a Plan, got {type(plan).__name__} {plan!r}")
     if isinstance(scheduler, str):

@@ -118,8 +118,8 @@ def as_stages(stages) -> tuple[Stage, ...]:
     return tuple(out)
 
 
-def check_options(strategy: str, memory_limit, costs: str) -> None:
-    """Validate the options of ``jacobian``/``plan`` before any work.
+def check_options(strategy: str, memory_limit, costs: str) -> str:
+    """Validate the options of ``jacobian``/``plan`` before any work; return the strategy's name in lower case.
 
     Examples
     --------
@@ -128,13 +128,15 @@ def check_options(strategy: str, memory_limit, costs: str) -> None:
     ...
     chainopt.errors.ChainoptError: unknown strategy 'fastest'; choose one of: optimal, fwd, bwd, preaccumulate
     """
-    if strategy not in STRATEGIES:
+    name = strategy.lower() if isinstance(strategy, str) else strategy
+    if name not in STRATEGIES:
         raise ChainoptError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
     if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, int)
                                      or memory_limit < 0):
         raise ChainoptError(f"memory_limit is {memory_limit!r}; it must be a non-negative int (tape entries) or None")
     if costs not in COSTS:
         raise ChainoptError(f"unknown costs {costs!r}; choose one of: {', '.join(COSTS)}")
+    return name
 
 
 def madds_from_flops(flops) -> int:

@@ -70,7 +70,7 @@ class Jacobian:
     """
 
     def __init__(self, stages, strategy: str = "optimal", *, memory_limit: int | None = None, costs: str = "flops"):
-        check_options(strategy, memory_limit, costs)
+        strategy = check_options(strategy, memory_limit, costs)
         self.stages = as_stages(stages)
         self.strategy, self.memory_limit, self.costs = strategy, memory_limit, costs
         self.first_calls: list[dict] = []
@@ -117,7 +117,7 @@ class Jacobian:
 
 
 def _cached(stages, strategy, memory_limit, costs) -> Jacobian:
-    check_options(strategy, memory_limit, costs)
+    strategy = check_options(strategy, memory_limit, costs)
     stages = as_stages(stages)
     key = (stages, strategy, memory_limit, costs)
     try:

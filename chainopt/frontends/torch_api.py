@@ -72,7 +72,7 @@ class Jacobian:
     """
 
     def __init__(self, model, strategy: str = "optimal", *, memory_limit: int | None = None, costs: str = "flops"):
-        check_options(strategy, memory_limit, costs)
+        strategy = check_options(strategy, memory_limit, costs)
         self.stages = as_stages(_stage_list(model))
         self.strategy, self.memory_limit, self.costs = strategy, memory_limit, costs
         self.first_calls: list[dict] = []
@@ -108,7 +108,7 @@ class Jacobian:
 
 
 def _cached(model, strategy, memory_limit, costs) -> Jacobian:
-    check_options(strategy, memory_limit, costs)
+    strategy = check_options(strategy, memory_limit, costs)
     stages = as_stages(_stage_list(model))
     key = (stages, strategy, memory_limit, costs)
     try:
