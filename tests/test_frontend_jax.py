@@ -138,3 +138,12 @@ def test_a_pytree_between_stages_is_flattened_leaf_by_leaf():
     assert (p.stages[0].out_shape, p.plans["optimal"].chain.dims) == ("(2,)+(3,)", (5, 5, 3))
     J = cjax.jacobian(stages, x)
     assert np.allclose(np.asarray(J), _oracle(stages, x, jax.jacrev), rtol=1e-10)
+
+
+def test_a_wrong_elementwise_declaration_is_refused_and_upper_case_strategies_work():
+    M = np.random.default_rng(3).standard_normal((5, 5))
+    with pytest.raises(ChainoptError, match="declared elementwise, but its Jacobian at this point is not diagonal"):
+        cjax.jacobian([cjax.elementwise(lambda v: jnp.asarray(M) @ v), jnp.tanh], jnp.ones(5))
+    x = jnp.linspace(-1.0, 1.0, 5)
+    J = cjax.jacobian([cjax.elementwise(jnp.tanh), lambda v: jnp.asarray(M) @ v], x, strategy="FWD")
+    np.testing.assert_allclose(np.asarray(J), M * (1 - np.tanh(np.asarray(x)) ** 2), rtol=1e-12)

@@ -128,3 +128,12 @@ def test_a_pytree_between_stages_is_flattened_leaf_by_leaf():
     assert (p.stages[0].out_shape, p.plans["optimal"].chain.dims) == ("(2,)+(3,)", (5, 5, 3))
     J = ctorch.jacobian(stages, x)
     assert np.allclose(J.numpy(), _oracle(stages, x, torch.func.jacrev), rtol=1e-10)
+
+
+def test_a_wrong_elementwise_declaration_is_refused_and_upper_case_strategies_work():
+    M = torch.as_tensor(np.random.default_rng(3).standard_normal((5, 5)))
+    with pytest.raises(ChainoptError, match="declared elementwise, but its Jacobian at this point is not diagonal"):
+        ctorch.jacobian([ctorch.elementwise(lambda v: M @ v), torch.tanh], torch.ones(5, dtype=torch.float64))
+    x = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
+    J = ctorch.jacobian([ctorch.elementwise(torch.tanh), lambda v: M @ v], x, strategy="BWD")
+    np.testing.assert_allclose(J.numpy(), (M * (1 - torch.tanh(x) ** 2)).numpy(), rtol=1e-12)

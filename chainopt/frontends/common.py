@@ -79,7 +79,7 @@ class Stage:
 
 
 def elementwise(fn: Callable, name: str | None = None) -> Stage:
-    """Declare ``fn`` elementwise: a diagonal factor, without probing.
+    """Declare ``fn`` elementwise: a diagonal factor (checked by one probe with random directions).
 
     Examples
     --------

@@ -141,7 +141,7 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
                                 f"{shape_text(flat.in_shapes)}: {type(exc).__name__}: {exc}") from exc
         out_leaves = jax.tree_util.tree_leaves(jax.eval_shape(flat.at(flat.consts), v))
         n_in, n_out = int(v.size), sum(int(np.prod(leaf.shape)) for leaf in out_leaves)
-        probe = stage.diagonal is None and n_in == n_out
+        probe = stage.diagonal is not False and n_in == n_out  # declared diagonal stages are checked too
         directions = _directions(n_in, dtype, seed + k) if probe else None
         y, lin, vjp, images, out = _at_point(flat)(v, flat.consts, directions)
         out_shapes = [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(out)]
@@ -169,6 +169,9 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
             if n_in != n_out:
                 raise ChainoptError(f"stage {k} ({stage.label}) is declared diagonal but maps {n_in} numbers "
                                     f"to {n_out}")
+            if not looks_diagonal(np.asarray(images), np.asarray(directions), rtol=1e3 * float(np.finfo(dtype).eps)):
+                raise ChainoptError(f"stage {k} ({stage.label}) is declared elementwise, but its Jacobian at this "
+                                    "point is not diagonal (a probe with random directions); drop the declaration")
             source += " + diagonal (declared)"
         factor = Factor(n_in=n_in, n_out=n_out, tangent=tangent, adjoint=adjoint, tape=tape, diagonal=diagonal)
         infos.append(StageInfo(stage.label, shape_text(flat.in_shapes), shape_text(out_shapes), factor, source))

@@ -161,6 +161,9 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
             if n_in != n_out:
                 raise ChainoptError(f"stage {k} ({stage.label}) is declared diagonal but maps {n_in} numbers "
                                     f"to {n_out}")
+            if not _probe(g, v, gen):
+                raise ChainoptError(f"stage {k} ({stage.label}) is declared elementwise, but its Jacobian at this "
+                                    "point is not diagonal (a probe with random directions); drop the declaration")
             source += " + diagonal (declared)"
         factor = Factor(n_in=n_in, n_out=n_out, tangent=tangent, adjoint=adjoint, tape=_tape(g, v),
                         diagonal=diagonal)
