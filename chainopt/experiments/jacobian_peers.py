@@ -46,20 +46,12 @@ from chainopt.bench.environment import machine_info
 from chainopt.bench.harness import autorange, time_interleaved
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
+from chainopt.experiments.bench_shapes import SHAPES  # the issue's six shapes, as tanh MLPs here
 from chainopt.layers import Dense, from_weights, mlp
 from chainopt.report.render import markdown_table
 
 __all__ = ["PEERS", "SHAPES", "TARGET_SPEEDUP", "TOLERANCE", "main", "one_core", "peer_methods", "predicted_madds"]
 
-#: The issue's six tanh MLPs, widths input first.
-SHAPES = {
-    "hourglass": (1000, 100, 10, 100, 1000),
-    "funnel": (1000, 800, 600, 400, 200, 1),
-    "expanding": (1, 200, 400, 600, 800, 1000),
-    "uniform": (500, 500, 500, 500, 500, 500),
-    "mlp": (784, 512, 256, 128, 64, 10),
-    "bottleneck": (100, 1000, 10, 1000, 100),
-}
 #: chainopt must be at least this much faster than the best peer on these shapes (and no slower on all).
 TARGET_SPEEDUP = {"hourglass": 3.0, "bottleneck": 3.0}
 #: Largest relative difference allowed between any two methods' Jacobians.
