@@ -173,7 +173,8 @@ def _execute_arrays(plan: Plan, arrays: list, check_finite: bool, budget: int | 
     if not check_finite:
         return _run(plan, arrays)
     with np.errstate(invalid="ignore", over="ignore"):  # a NaN input is refused below, not warned about
-        return check_result_finite(_run(plan, arrays), arrays)
+        result = _run(plan, arrays)
+    return check_result_finite(result, arrays)
 
 
 def _multi_dot_unchecked(arrays: list) -> np.ndarray:

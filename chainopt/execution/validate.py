@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -198,13 +197,8 @@ def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndar
     """
     if result.dtype.kind in "iu":
         return result
-    if len(arrays) > 1:
-        # one sum per line is the fast test (NaN and infinities survive a sum); a sum that overflowed on
-        # finite entries falls through to the entry-by-entry test (callers hold np.errstate for the sums)
-        if result.dtype.kind == "f" and math.isfinite(result[0].sum() + result[:, 0].sum()):
-            return result
-        if np.isfinite(result[0]).all() and np.isfinite(result[:, 0]).all():
-            return result
+    if len(arrays) > 1 and np.isfinite(result[0]).all() and np.isfinite(result[:, 0]).all():
+        return result
     if len(arrays) == 1 and _all_finite(result):
         return result
     for k, a in enumerate(arrays, start=1):
