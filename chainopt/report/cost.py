@@ -18,9 +18,16 @@ from chainopt.core.strategies import plan as make_plan
 from chainopt.core.strategies import strategy_name
 from chainopt.errors import ChainoptError
 from chainopt.report.factor_report import FactorCostReport, factor_cost_report
-from chainopt.report.plan_report import check_makespan_size, first_steps, makespan_section, plan_text, short_plan_text
+from chainopt.report.plan_report import (
+    RenderedReport,
+    check_makespan_size,
+    first_steps,
+    makespan_section,
+    plan_text,
+    short_plan_text,
+)
 from chainopt.report.plan_report import ratio as _ratio
-from chainopt.report.render import FORMATS, Column, Document, Table, exact_int_column, records, render
+from chainopt.report.render import FORMATS, Column, Document, Table, exact_int_column, records
 
 # FORMATS is re-exported: the command line's --format choices are read from here.
 __all__ = ["compare", "CostReport", "FactorCostReport", "cost_report", "FORMATS"]
@@ -91,7 +98,7 @@ def _table(plans: dict[str, Plan], names: Sequence[str], text=plan_text):
 
 
 @dataclass(frozen=True)
-class CostReport:
+class CostReport(RenderedReport):
     """The cost facts of one chain and one chosen plan, renderable in several formats.
 
     Attributes
@@ -232,21 +239,9 @@ class CostReport:
             data = self.to_dict()
         return Document(header=header, tables=tables, csv=csv_table, data=data)
 
-    def format(self, fmt: str = "text", *, max_steps: int | None = 40) -> str:
-        """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
-        return render(self.document(fmt, max_steps=max_steps), fmt)
 
-    def to_text(self, *, max_steps: int | None = 40) -> str:
-        """The aligned text view: header block, a rule, then the plan's steps."""
-        return self.format("text", max_steps=max_steps)
 
-    def to_markdown(self, *, max_steps: int | None = 40) -> str:
-        """Markdown: the header as a two-column table, the strategies, the steps."""
-        return self.format("markdown", max_steps=max_steps)
 
-    def to_csv(self) -> str:
-        """CSV of the per-strategy table, exact ints, with the chain in every row."""
-        return self.format("csv")
 
     def to_dict(self) -> dict:
         """Every fact of the report as plain Python data (exact ints)."""
@@ -272,9 +267,6 @@ class CostReport:
             data["machines"] = makespan_section(self.parallel, self.optimal_cost, max_rows=None)[2]
         return data
 
-    def to_json(self) -> str:
-        """JSON of :meth:`to_dict`; costs are JSON integers, never rounded."""
-        return self.format("json")
 
 
 #: The text view of the steps table.

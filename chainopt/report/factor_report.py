@@ -25,6 +25,7 @@ from chainopt.core.plan import Plan, as_problem
 from chainopt.core.strategies import plan as make_plan
 from chainopt.errors import MemoryBudgetError
 from chainopt.report.plan_report import (
+    RenderedReport,
     check_generalized_size,
     check_makespan_size,
     first_steps,
@@ -33,7 +34,7 @@ from chainopt.report.plan_report import (
     ratio,
     short_plan_text,
 )
-from chainopt.report.render import Column, Document, Table, render
+from chainopt.report.render import Column, Document, Table
 
 __all__ = ["FactorCostReport", "factor_cost_report", "COMPARED_FACTORS"]
 
@@ -47,7 +48,7 @@ _MEANING = {"fwd": "global tangent sweep", "bwd": "global adjoint sweep",
 
 
 @dataclass(frozen=True)
-class FactorCostReport:
+class FactorCostReport(RenderedReport):
     """The cost facts of a generalized chain and one chosen plan, renderable in several formats.
 
     Attributes
@@ -172,25 +173,10 @@ class FactorCostReport:
             data = self.to_dict()
         return Document(header=header, tables=tables, csv=csv, data=data)
 
-    def format(self, fmt: str = "text", *, max_steps: int | None = 40) -> str:
-        """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
-        return render(self.document(fmt, max_steps=max_steps), fmt)
 
-    def to_text(self, *, max_steps: int | None = 40) -> str:
-        """The aligned text view: header block, a rule, then the plan's steps."""
-        return self.format("text", max_steps=max_steps)
 
-    def to_markdown(self, *, max_steps: int | None = 40) -> str:
-        """Markdown: the header as a two-column table, the strategies, the steps."""
-        return self.format("markdown", max_steps=max_steps)
 
-    def to_csv(self) -> str:
-        """CSV of the per-strategy table, exact ints, with the chain and memory limit in every row."""
-        return self.format("csv")
 
-    def to_json(self) -> str:
-        """JSON of :meth:`to_dict`; costs are JSON integers, never rounded."""
-        return self.format("json")
 
     def to_dict(self) -> dict:
         """Every fact of the report as plain Python data (exact ints)."""

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from chainopt.core.plan import Plan, Step
 from chainopt.errors import ChainTooLongError
-from chainopt.report.render import Column, Table
+from chainopt.report.render import Column, Table, render
 
 __all__ = [
     "plan_text",
@@ -240,3 +240,27 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
             "total_work": parallel.cost,
             "one_machine": one_machine_cost, "speedup": speedup, "schedule": rows}
     return header, table, data
+
+
+class RenderedReport:
+    """The four views every cost report offers, on top of its ``document(fmt, max_steps=...)``."""
+
+    def format(self, fmt: str = "text", *, max_steps: int | None = 40) -> str:
+        """Render as ``'text'``, ``'markdown'``, ``'csv'`` or ``'json'``."""
+        return render(self.document(fmt, max_steps=max_steps), fmt)
+
+    def to_text(self, *, max_steps: int | None = 40) -> str:
+        """The aligned text view: header block, a rule, then the plan's steps."""
+        return self.format("text", max_steps=max_steps)
+
+    def to_markdown(self, *, max_steps: int | None = 40) -> str:
+        """Markdown: the header as a two-column table, the strategies, the steps."""
+        return self.format("markdown", max_steps=max_steps)
+
+    def to_csv(self) -> str:
+        """CSV of the per-strategy table, exact ints, with the chain in every row."""
+        return self.format("csv")
+
+    def to_json(self) -> str:
+        """JSON of ``to_dict()``; costs are JSON integers, never rounded."""
+        return self.format("json")
