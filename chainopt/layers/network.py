@@ -4,9 +4,9 @@ A :class:`Network` is a composition ``x_1 -> f_1 -> x_2 -> ... -> x_N`` of
 layers (:mod:`chainopt.layers.kinds`). ``net.factors()`` is its generalized
 Jacobian chain (each layer's sizes and tangent/adjoint costs);
 ``net.jacobian(x, strategy=...)`` plans it (once per sizes and options: the
-plan is cached) and runs the plan after one forward pass
-(``net.linearize(x)``), pushing whole blocks of directions through the
-layers' tangents and adjoints. ``net.jacobians(x)`` returns the formed
+plan is cached) and runs the plan with the forward pass interleaved (each
+layer evaluated just before the plan first reads it), pushing whole blocks
+of directions through the layers' tangents and adjoints. ``net.jacobians(x)`` returns the formed
 ``[A_1, ..., A_{N-1}]`` in layer order. Builders live in
 :mod:`chainopt.layers.builders`.
 """
@@ -222,9 +222,13 @@ class Network:
                  machines: int | None = 1, scheduler=None) -> np.ndarray:
         """The network's ``(n_N, n_1)`` Jacobian at ``x``, by the plan of ``strategy``.
 
-        One forward pass (:meth:`linearize`), then the generalized plan of
-        :meth:`factors` (:meth:`plan`, cached with its compiled program,
-        :mod:`chainopt.layers.program`) runs on the layers: TAN pushes
+        The generalized plan of :meth:`factors` (:meth:`plan`, cached with
+        its compiled program, :mod:`chainopt.layers.program`) runs on the
+        layers, the forward pass interleaved with it (each layer evaluated
+        just before the plan first reads it; the dense layers after the last
+        nonlinear one are never evaluated, as the Jacobian does not need
+        their values; with a ``scheduler``, :meth:`linearize` runs first,
+        whole): TAN pushes
         a whole block of directions through a layer's tangent, ADJ through
         its adjoint, products of formed pieces are matrix products (row or
         column scalings when a piece is diagonal).
@@ -269,10 +273,9 @@ class Network:
                 )
             return multiply(self.jacobians(x), strategy)
         plan, program = self._compiled(strategy, memory_limit, machines)
-        provider = self.linearize(x)
         if scheduler is None:
-            return run_program(program, provider.maps)
-        return execute_dask(plan, provider, scheduler)
+            return run_program(program, self.layers, self._check_point(x))
+        return execute_dask(plan, self.linearize(x), scheduler)
 
     def __repr__(self) -> str:
         return f"Network({list(self.layers)!r})"

@@ -1,22 +1,30 @@
-"""A plan compiled for a network: straight-line numpy code, every decision taken once.
+"""A plan compiled for a network: straight-line numpy code, forward pass included, every decision taken once.
 
-:func:`~chainopt.execution.run_plan` runs any plan on any provider and
-checks every answer's shape; a network's plan is fixed (its sizes and layer
-kinds never change) and its provider is
-:class:`~chainopt.layers.linear.NetworkFactors`, whose answers are right by
-construction. :func:`compile_plan` therefore writes, once per plan, the
-function a person would write by hand for it: one numpy expression per
-operation (``t3 = t2 @ m[4].W``, ``t4 = m[5].d[:, None] * t3``), each
-intermediate deleted once consumed, as run_plan does. The code is generated
-from the plan's integers and the layer kinds only, never from data. The tests
-check that it agrees with run_plan.
+:func:`~chainopt.execution.run_plan` runs any plan on any provider after a
+whole forward pass and checks every answer's shape; a network's plan is
+fixed (its sizes and layer kinds never change) and its layers' answers are
+right by construction. :func:`compile_plan` therefore writes, once per plan,
+the function a person would write by hand for it: one numpy expression per
+operation (``t3 = t2 @ W4``, ``t4 = d5[:, None] * t3``), each intermediate
+deleted once consumed, as run_plan does, **and the forward pass interleaved
+with the plan**. The code is generated from the plan's integers and the
+layer kinds only, never from data. The tests check that it agrees with
+run_plan on :meth:`Network.linearize <chainopt.layers.Network.linearize>`.
+
+The forward pass runs just in time. Before an operation touches layer
+``k`` (its tangent, adjoint or Jacobian, or its weight ``W`` as a factor of a
+product), the pass is advanced through layer ``k``, so a layer's weight is
+read by the forward pass and by the plan back to back, while it is still in
+cache (a forward-mode plan alternates them layer by layer, as
+``jax.jacfwd``'s compiled code does). The pass stops at the last layer whose
+Jacobian depends on the point: the dense layers after it are never
+evaluated, because the Jacobian does not need their values.
 
 Two places do less work than the cost model counts, never more: a diagonal
 range pushed through a dense layer is a column (row) scaling of ``W``, not a
 product with ``np.diag(d)``; and a factor preaccumulated is formed directly
-(``maps[k].jacobian()``: ``d`` for an elementwise layer, ``I + A^T diag(d) A``
-in one product for a residual block) rather than pushed through unit
-directions.
+(``d`` for an elementwise layer, ``I + A^T diag(d) A`` in one product for a
+residual block) rather than pushed through unit directions.
 """
 
 from __future__ import annotations
@@ -44,55 +52,94 @@ def _expression(op: str, lo: int, mid: int, hi: int, operands: list[str], diag: 
         return f"{left} * {right}" if (ld or rd) else f"{left} @ {right}"
     if op == "TAN":  # F'_hi @ inner
         (inner,) = operands
-        kind, m = kinds[hi], f"m[{hi}]"
+        kind = kinds[hi]
         if diag(lo, hi):
-            return f"{m}.d * {inner}"
+            return f"d{hi} * {inner}"
         if diag(lo, hi - 1):
-            return f"{m}.W * {inner}" if kind == "dense" else f"{m}.tangent(np.diag({inner}))"
-        return {"dense": f"{m}.W @ {inner}", "diagonal": f"{m}.d[:, None] * {inner}"}.get(
-            kind, f"{m}.tangent({inner})")
+            return f"W{hi} * {inner}" if kind == "dense" else f"m{hi}.tangent(np.diag({inner}))"
+        return {"dense": f"W{hi} @ {inner}", "diagonal": f"d{hi}[:, None] * {inner}"}.get(
+            kind, f"m{hi}.tangent({inner})")
     if op == "ADJ":  # outer @ F'_lo
         (outer,) = operands
-        kind, m = kinds[lo], f"m[{lo}]"
+        kind = kinds[lo]
         if diag(lo, hi):
-            return f"{outer} * {m}.d"
+            return f"{outer} * d{lo}"
         if diag(lo + 1, hi):
-            return f"{outer}[:, None] * {m}.W" if kind == "dense" else f"{m}.adjoint(np.diag({outer}))"
-        return {"dense": f"{outer} @ {m}.W", "diagonal": f"{outer} * {m}.d"}.get(kind, f"{m}.adjoint({outer})")
-    return f"m[{lo}].jacobian()"  # ACC: d (1-D) for a diagonal layer, the formed Jacobian otherwise
+            return f"{outer}[:, None] * W{lo}" if kind == "dense" else f"m{lo}.adjoint(np.diag({outer}))"
+        return {"dense": f"{outer} @ W{lo}", "diagonal": f"{outer} * d{lo}"}.get(kind, f"m{lo}.adjoint({outer})")
+    return f"d{lo}" if kinds[lo] == "diagonal" else f"m{lo}.jacobian()"  # ACC: d (1-D), or the formed Jacobian
+
+
+def _touched(op: str, lo: int, mid: int, hi: int, leaves: list[int]) -> int:
+    """The highest layer an operation reads: its factor for TAN, ADJ and ACC, its leaf weights for a MUL."""
+    if op == "TAN":
+        return hi
+    if op in ("ADJ", "ACC"):
+        return lo
+    return max(leaves, default=-1)
+
+
+def _forward(k: int, kind: str, last: int) -> list[str]:
+    """The forward pass through layer ``k``: its value (unless no later layer needs it) and what its Jacobian keeps."""
+    if kind == "dense":
+        return [f"    x = W{k} @ x + L[{k}].b"]
+    if kind == "diagonal":
+        value = [f"    x = y{k}"] if k < last else []
+        return [f"    y{k} = L[{k}].activation.f(x)", f"    d{k} = L[{k}].activation.derivative(x, y{k})", *value]
+    return [f"    x, m{k} = L[{k}].linearize(x)"]
 
 
 def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
-    """The plan as a generated function ``program(m)`` of the layers' linear maps ``m``.
+    """The plan as a generated function ``program(L, x)`` of the network's layers ``L`` and the point ``x``.
 
     ``kinds[k]`` (one of :data:`KINDS`) says how to reach layer ``k``'s
-    Jacobian: ``m[k].W``, ``m[k].d``, or ``m[k].tangent``/``m[k].adjoint``.
-    The function returns the chain's Jacobian as held (1-D if diagonal; a
-    leaf ``W`` itself if the plan has no operation); its source is
-    ``program.source``.
+    Jacobian: its weight ``W``, its derivative ``d`` (from
+    ``activation.f`` and ``activation.derivative``), or the linear map its
+    ``linearize`` returns (``tangent``/``adjoint``/``jacobian``). The
+    function runs the forward pass just in time (see the module docstring)
+    and returns the chain's Jacobian as held (1-D if diagonal; a leaf ``W``
+    itself if the plan has no operation); its source is ``program.source``.
 
     Examples
     --------
     >>> from chainopt.layers import mlp
     >>> net = mlp([4, 3, 2], seed=0)
     >>> print(compile_plan(net.plan("bwd"), ["dense", "diagonal", "dense"]).source)
-    def program(m):
-        t0 = m[2].W * m[1].d
-        t1 = t0 @ m[0].W
+    def program(L, x):
+        W0 = L[0].W
+        W2 = L[2].W
+        x = W0 @ x + L[0].b
+        y1 = L[1].activation.f(x)
+        d1 = L[1].activation.derivative(x, y1)
+        t0 = W2 * d1
+        t1 = t0 @ W0
         del t0
         return t1
     """
     diag = plan._is_diagonal
+    last = max((k for k, kind in enumerate(kinds) if kind != "dense"), default=-1)  # the pass stops after it
     names: dict[tuple[int, int], str] = {}
-    lines = ["def program(m):"]
+    body: list[str] = []
+    done, weights = -1, set()
     for i, (op, lo, mid, hi) in enumerate(plan.operations):
-        operands = [names.pop(r, None) or f"m[{r[0]}].W" for r in operands_of(op, lo, mid, hi)]
-        lines.append(f"    t{i} = {_expression(op, lo, mid, hi, operands, diag, kinds)}")
-        done = [name for name in operands if name.startswith("t")]
-        if done:
-            lines.append(f"    del {', '.join(done)}")
+        ranges = operands_of(op, lo, mid, hi)
+        leaves = [r[0] for r in ranges if r not in names]
+        operands = [names.pop(r, None) or f"W{r[0]}" for r in ranges]
+        weights.update(leaves)
+        weights.update(k for k in (hi, lo) if kinds[k] == "dense" and op in ("TAN", "ADJ"))
+        for k in range(done + 1, min(_touched(op, lo, mid, hi, leaves), last) + 1):
+            body += _forward(k, kinds[k], last)
+            weights.update([k] if kinds[k] == "dense" else [])
+            done = k
+        body.append(f"    t{i} = {_expression(op, lo, mid, hi, operands, diag, kinds)}")
+        consumed = [name for name in operands if name.startswith("t")]
+        if consumed:
+            body.append(f"    del {', '.join(consumed)}")
         names[(lo, hi)] = f"t{i}"
-    lines.append(f"    return {names.popitem()[1] if names else 'm[0].W'}")
+    if not names:
+        weights.add(0)
+    lines = ["def program(L, x):", *(f"    W{k} = L[{k}].W" for k in sorted(weights)), *body,
+             f"    return {names.popitem()[1] if names else 'W0'}"]
     source = "\n".join(lines)
     namespace: dict = {"np": np}
     exec(compile(source, f"<network program for {plan}>", "exec"), namespace)  # generated from ints only
@@ -101,8 +148,8 @@ def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
     return program
 
 
-def run_program(program: Callable, maps: Sequence) -> np.ndarray:
-    """The chain's ``(n_N, n_1)`` Jacobian: the compiled ``program`` run on the layers' ``maps``.
+def run_program(program: Callable, layers: Sequence, x: np.ndarray) -> np.ndarray:
+    """The chain's ``(n_N, n_1)`` Jacobian at ``x``: the compiled ``program`` run on the network's ``layers``.
 
     Always 2-D and a new, writeable array.
 
@@ -111,12 +158,12 @@ def run_program(program: Callable, maps: Sequence) -> np.ndarray:
     >>> from chainopt.layers import mlp
     >>> net = mlp([3, 4, 2], seed=0)
     >>> x = np.ones(3)
-    >>> J = run_program(compile_plan(net.plan("bwd"), ["dense", "diagonal", "dense"]), net.linearize(x).maps)
+    >>> J = run_program(compile_plan(net.plan("bwd"), ["dense", "diagonal", "dense"]), net.layers, x)
     >>> A1, A2, A3 = net.jacobians(x)
     >>> bool(np.allclose(J, A3 @ A2 @ A1))
     True
     """
-    result = program(maps)
+    result = program(layers, x)
     if result.ndim == 1:
         return np.diag(result)
     return result if result.flags.writeable else result.copy()
