@@ -41,3 +41,21 @@ def test_an_elementwise_last_layer_is_evaluated_for_its_derivative():
     net = Network([Dense(np.eye(2) * 2.0), Elementwise(2, "tanh")])
     x = np.array([0.25, -1.0])
     np.testing.assert_allclose(net.jacobian(x), np.diag(1 - np.tanh(2 * x) ** 2) * 2.0, rtol=1e-14)
+
+
+def test_strategy_names_are_case_insensitive_and_an_unknown_one_lists_both_kinds():
+    import pytest
+
+    from chainopt.errors import UnknownStrategyError
+
+    net = mlp([3, 4, 2], seed=0)
+    x = np.linspace(-1, 1, 3)
+    A = net.jacobians(x)
+    expected = A[2] @ A[1] @ A[0]
+    for strategy in ("FWD", "Bwd", "OPTIMAL", "multi_dot", "Multi_Dot", "brute"):
+        np.testing.assert_allclose(net.jacobian(x, strategy), expected, rtol=1e-13)
+    assert str(net.plan("BWD")) == str(net.plan("bwd"))
+    for bad in ("sideways", 3, ["fwd"]):
+        with pytest.raises(UnknownStrategyError, match=r"fwd, bwd, optimal, preaccumulate \(on the network's "
+                                                       r"layers\), or brute, hu_shing, multi_dot"):
+            net.jacobian(x, bad)

@@ -88,7 +88,8 @@ def run_bench(args) -> int:
     from chainopt.bench.harness import DEFAULT_STRATEGIES, TimingSpreadWarning, benchmark, network_dims
     from chainopt.bench.workloads import check_strategies
     from chainopt.core.chain import Chain
-    from chainopt.execution import MULTI_DOT_MAX_FACTORS, seeded_rng
+    from chainopt.execution import MULTI_DOT_MAX_FACTORS
+    from chainopt.execution.workloads import check_seed
 
     dims = Chain(parse_dims(args.dims)).dims
     if not (1 <= args.repeats <= MAX_REPEATS and 0 <= args.warmup <= MAX_REPEATS and args.peak_size >= 0):
@@ -97,7 +98,7 @@ def run_bench(args) -> int:
             f"need repeats >= 1 and warmup >= 0 (each at most {MAX_REPEATS:,}), peak-size >= 0"
         )
     budget = None if args.budget is None else parse_bytes(args.budget)
-    seeded_rng(args.seed)  # every argument is refused before any work (the peak rate is measured first)
+    check_seed(args.seed, library=False)  # every argument is refused before any work (the peak rate is measured first)
     strategies = args.strategies
     if strategies is None:
         strategies = list(DEFAULT_STRATEGIES)

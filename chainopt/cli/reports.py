@@ -68,7 +68,7 @@ def _check_seed(seed: int) -> None:
     """Refuse a seed the experiments would refuse, before any of them runs."""
     from chainopt.execution.workloads import check_seed
 
-    check_seed(seed)
+    check_seed(seed, library=False)
 
 
 def _only(text: str | None) -> list[str]:

@@ -35,8 +35,10 @@ def seeded_rng(seed) -> np.random.Generator:
     return np.random.default_rng(check_seed(seed))
 
 
-def check_seed(seed):
+def check_seed(seed, *, library: bool = True):
     """``seed`` if :func:`seeded_rng` accepts it (an int >= 0 becomes an ``int``); otherwise a ChainoptError.
+
+    ``library=False`` words the error for the command line, where ``None`` cannot be given.
 
     Examples
     --------
@@ -47,7 +49,8 @@ def check_seed(seed):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         shown = repr(seed) if len(repr(seed)) <= 40 else repr(seed)[:30] + "..."
-        raise ChainoptError(f"seed {shown} is not allowed; use an integer >= 0 (or None for fresh entropy)")
+        hint = " (or None for fresh entropy)" if library else ""
+        raise ChainoptError(f"seed {shown} is not allowed; use an integer >= 0{hint}")
     return int(seed)
 
 

@@ -21,9 +21,9 @@ import numpy as np
 from chainopt.core.chain import Chain
 from chainopt.core.factors import Factor
 from chainopt.core.plan import Plan
-from chainopt.core.strategies import STRATEGIES, get_strategy
+from chainopt.core.strategies import STRATEGIES
 from chainopt.core.strategies import plan as plan_for
-from chainopt.errors import ChainoptError, NonFiniteError, ShapeError
+from chainopt.errors import ChainoptError, NonFiniteError, ShapeError, UnknownStrategyError
 from chainopt.execution import execute_dask, multiply
 from chainopt.layers.kinds import Dense, Elementwise
 from chainopt.layers.linear import NetworkFactors
@@ -34,6 +34,26 @@ __all__ = ["GENERALIZED_STRATEGIES", "Network"]
 #: The strategies :meth:`Network.jacobian` runs on the network's factors (tangents, adjoints, products);
 #: the other names of :data:`chainopt.STRATEGIES` and ``'multi_dot'`` multiply the formed Jacobians.
 GENERALIZED_STRATEGIES = ("fwd", "bwd", "optimal", "preaccumulate")
+
+
+def _network_strategy(strategy) -> tuple[str, bool]:
+    """``(registered name, runs on the factors?)`` of a strategy for a network, matched case-insensitively.
+
+    Raises
+    ------
+    UnknownStrategyError
+        For any other name, listing both kinds.
+    """
+    name = strategy.lower() if isinstance(strategy, str) else None
+    if name in GENERALIZED_STRATEGIES:
+        return name, True
+    if name is not None and (name in STRATEGIES or name == "multi_dot"):
+        return name, False
+    formed = [s for s in (*STRATEGIES, "multi_dot") if s not in GENERALIZED_STRATEGIES]
+    raise UnknownStrategyError(
+        f"unknown strategy {strategy!r}; choose one of: {', '.join(GENERALIZED_STRATEGIES)} (on the network's "
+        f"layers), or {', '.join(formed)} (on its formed Jacobians)"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,12 +199,13 @@ class Network:
         key = (strategy, memory_limit, machines)
         cached = self._plans.get(key)
         if cached is None:
-            if strategy not in GENERALIZED_STRATEGIES:
-                get_strategy(strategy)  # an unknown name lists the valid ones
+            name, generalized = _network_strategy(strategy)
+            if not generalized:
                 raise ChainoptError(
                     f"strategy {strategy!r} plans formed Jacobians, not a network's factors; "
                     f"use one of {', '.join(GENERALIZED_STRATEGIES)}"
                 )
+            strategy = name
             options = {"memory_limit": memory_limit}
             if machines != 1:
                 options["machines"] = machines
@@ -265,13 +286,14 @@ class Network:
         >>> J.shape, bool(np.allclose(J, net.jacobian(x, "fwd"))), bool(np.allclose(J, net.jacobian(x, "bwd")))
         ((2, 4), True, True)
         """
-        if strategy not in GENERALIZED_STRATEGIES and (strategy in STRATEGIES or strategy == "multi_dot"):
+        name, generalized = _network_strategy(strategy)
+        if not generalized:
             if memory_limit is not None or machines != 1 or scheduler is not None:
                 raise ChainoptError(
                     f"strategy {strategy!r} multiplies formed Jacobians and takes no memory_limit, machines "
                     f"or scheduler; use one of {', '.join(GENERALIZED_STRATEGIES)}"
                 )
-            return multiply(self.jacobians(x), strategy)
+            return multiply(self.jacobians(x), name)
         plan, program = self._compiled(strategy, memory_limit, machines)
         if scheduler is None:
             return run_program(program, self.layers, self._check_point(x))

@@ -230,7 +230,9 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
     rows = _schedule_rows(parallel)
     shown = rows if max_rows is None else rows[:max_rows]
     notes = {}
-    if len(shown) < len(rows):
+    if not rows:
+        notes = {"text": "(one factor: nothing to schedule)", "markdown": "(one factor: nothing to schedule)"}
+    elif len(shown) < len(rows):
         more = len(rows) - len(shown)
         notes = {"text": f"... {more:,} more operations (show them with --max-steps 0)",
                  "markdown": f"... {more:,} more operations"}
