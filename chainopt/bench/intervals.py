@@ -28,6 +28,7 @@ __all__ = [
     "RESAMPLES",
     "INTERVAL_METHOD",
     "NO_DIFFERENCE",
+    "format_ratio",
     "median_interval",
     "ratio_interval",
     "ratio_verdict",
@@ -134,3 +135,21 @@ def format_interval(low: float, high: float, fmt: str = ".3g", scale: float = 1.
     if math.isnan(low) or math.isnan(high):
         return "[n/a]"
     return f"[{low * scale:{fmt}}, {high * scale:{fmt}}]"
+
+
+def format_ratio(value: float, low: float, high: float, digits: int = 2) -> str:
+    """``'1.23 [1.10, 1.35]'``: a ratio and its interval, with enough decimals to show which side of 1 it is on.
+
+    When the interval excludes 1, decimals are added (up to 6) until its
+    printed bounds do too, so a measurable difference never reads as
+    ``[1.00, 1.01]``.
+
+    Examples
+    --------
+    >>> format_ratio(1.2, 1.1, 1.35), format_ratio(1.004, 1.001, 1.008), format_ratio(0.99, 0.95, 1.02)
+    ('1.20 [1.10, 1.35]', '1.004 [1.001, 1.008]', '0.99 [0.95, 1.02]')
+    """
+    if not (math.isnan(low) or math.isnan(high)) and not low <= 1 <= high:
+        while digits < 6 and (round(low, digits) <= 1 <= round(high, digits)):
+            digits += 1
+    return f"{value:.{digits}f} {format_interval(low, high, f'.{digits}f')}"

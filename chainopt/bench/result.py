@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from chainopt.bench.intervals import (
     INTERVAL_METHOD,
     format_interval,
+    format_ratio,
     median_interval,
     ratio_interval,
     ratio_verdict,
@@ -159,7 +160,7 @@ def _display(summary):
     ]
     out["vs_text"] = [
         "1 (fastest)" if r.vs_fastest_verdict == "fastest"
-        else f"{r.vs_fastest:.2f} {format_interval(r.vs_fastest_low, r.vs_fastest_high, '.2f')}"
+        else format_ratio(r.vs_fastest, r.vs_fastest_low, r.vs_fastest_high)
         for r in rows
     ]
     out["verdict"] = ["" if v in ("fastest", "slower") else v for v in summary["vs_fastest_verdict"]]

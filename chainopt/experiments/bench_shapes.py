@@ -29,7 +29,7 @@ from chainopt.bench.harness import (
     peak_matmul_rate,
     time_interleaved,
 )
-from chainopt.bench.intervals import INTERVAL_METHOD, NO_DIFFERENCE, format_interval, ratio_interval
+from chainopt.bench.intervals import INTERVAL_METHOD, NO_DIFFERENCE, format_interval, format_ratio, ratio_interval
 from chainopt.bench.overhead import overhead_section, public_api_overhead
 from chainopt.bench.result import PeakRate
 from chainopt.core.strategies import plan as make_plan
@@ -214,15 +214,15 @@ def _faster_or_slower(speedup: float, low: float, high: float, other: str) -> st
     """
     if not low <= 1 <= high and low == low:
         if speedup >= 1:
-            return f"ran {speedup:.2f}x faster {format_interval(low, high, '.2f')} than {other}"
-        return f"ran {1 / speedup:.2f}x slower {format_interval(1 / high, 1 / low, '.2f')} than {other}"
+            return f"ran {format_ratio(speedup, low, high).replace(' ', 'x faster ', 1)} than {other}"
+        return f"ran {format_ratio(1 / speedup, 1 / high, 1 / low).replace(' ', 'x slower ', 1)} than {other}"
     return f"showed {NO_DIFFERENCE} from {other} ({speedup:.2f}x {format_interval(low, high, '.2f')})"
 
 
 def _ratio_cell(x: float, low: float, high: float, *, offset: float = 0.0, pct: bool = False) -> str:
     """A ratio (or ratio - 1, as a percentage) with its interval, and the verdict when it holds 1."""
     text = (f"{_pct(x)} {format_interval(low, high, '+.1%')}" if pct
-            else f"{x:.2f}x {format_interval(low, high, '.2f')}")
+            else format_ratio(x, low, high).replace(" ", "x ", 1))
     return text + ("" if not low + offset <= 1 <= high + offset else f" ({NO_DIFFERENCE})")
 
 
