@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from chainopt.bench.intervals import format_ratio
 
+
 @given(low=st.floats(0.5, 2.0), width=st.floats(0.0, 0.5))
 def test_printed_bounds_are_on_the_side_of_one_the_interval_is(low, width):
     high = low + width
