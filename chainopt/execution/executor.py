@@ -172,9 +172,8 @@ def _execute_arrays(plan: Plan, arrays: list, check_finite: bool, budget: int | 
         )
     if not check_finite:
         return _run(plan, arrays)
-    with np.errstate(invalid="ignore", over="ignore"):  # a NaN input is refused below, not warned about
-        result = _run(plan, arrays)
-    return check_result_finite(result, arrays)
+    with np.errstate(invalid="ignore", over="ignore"):  # a NaN input is refused, not warned about
+        return check_result_finite(_run(plan, arrays), arrays)
 
 
 def _multi_dot_unchecked(arrays: list) -> np.ndarray:
