@@ -50,6 +50,8 @@ __all__ = [
 #: search per call at 300 factors here), so beyond this its time measures the
 #: search, not the product.
 MULTI_DOT_MAX_FACTORS = 100
+#: Bytes of the widest numeric dtype (complex256): an upper bound of any chain's itemsize.
+_WIDEST = 32
 
 
 def _run(plan: Plan, arrays: list[np.ndarray]) -> np.ndarray:
@@ -160,11 +162,10 @@ def _on_dask(plan: Plan, mats, scheduler, check_finite: bool) -> np.ndarray:
 
 def _execute_arrays(plan: Plan, arrays: list, check_finite: bool, budget: int | None) -> np.ndarray:
     """Run a plan on arrays whose shapes are checked: the memory check, the loop, finiteness of the result."""
-    first = arrays[0].dtype
-    same = all(a.dtype == first for a in arrays)
-    itemsize = (first if same else np.result_type(*arrays)).itemsize  # numpy's promotion
-    needed = plan.peak_memory * itemsize
-    if needed > (BUDGET_FLOOR if budget is None else budget):  # the common case skips the full check
+    limit = BUDGET_FLOOR if budget is None else budget
+    if plan.peak_memory * _WIDEST > limit:  # the common case skips the dtypes and the full check
+        itemsize = np.result_type(*arrays).itemsize  # numpy's promotion
+        needed = plan.peak_memory * itemsize
         check_memory(
             MemoryEstimate(inputs=0, intermediates=needed, itemsize=itemsize),
             budget,
