@@ -47,6 +47,7 @@ from chainopt.bench.harness import autorange, time_interleaved
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.experiments.bench_shapes import SHAPES  # the issue's six shapes, as tanh MLPs here
+from chainopt.experiments.kernels import kernel_rows
 from chainopt.layers import Dense, from_weights, mlp
 from chainopt.report.render import markdown_table
 
@@ -315,7 +316,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     a smoke test, not a measurement. ``peers`` names the peers to try (a
     subset of :data:`PEERS`; ``()``: chainopt alone). Returns a dict: ``paths``, ``reading``,
     ``ratios`` (best peer's median over chainopt's, per shape; ``None``
-    without peers), ``notes``.
+    without peers), ``notes``, ``kernels`` (:func:`~chainopt.experiments.kernels.kernel_rows`).
     """
     import pandas as pd
 
@@ -332,6 +333,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
             rows += _shape_rows(shape, widths, seed=seed, repeats=repeats, min_time=min_time, notes=notes, say=say,
                                 peers=peers)
         rates = matmul_rates(size, peers=peers)
+        say("jacobian_peers: the plans' costliest products, by library")
+        kernels = kernel_rows({shape: mlp(list(widths), activation="tanh", seed=seed).plan()
+                               for shape, widths in shapes.items()}, peers=peers, repeats=repeats)
     notes = list(dict.fromkeys(notes)) or ([] if peers else ["no peer asked for: chainopt alone"])
     df = pd.DataFrame(rows)
     ratios = {}
@@ -374,9 +378,20 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "`n_N * sum a_k` for jacrev (the forward pass is not counted). First call: chainopt's includes "
         "planning, JAX's is `jit(...).lower(...).compile()`, PyTorch's the first eager call.", "",
         markdown_table(table), "",
+        "## The costliest product of chainopt's plan, by library", "",
+        "The one dense product that dominates each plan, alone, float64, on the same core, interleaved "
+        "(median microseconds). Where chainopt does the same multiply-adds as the best peer and is still "
+        "slower, this shows how much of the gap is the BLAS kernel's: numpy's OpenBLAS against XLA's and "
+        "PyTorch's own kernels for the same shapes.", "",
+        markdown_table([{"shape": r["shape"], "product": r["product"], "multiply-adds": f"{r['madds']:,}",
+                         **{f"{lib} us": f"{r[f'{lib}_us']:.1f}" for lib in ("numpy", "jax", "torch")
+                            if f"{lib}_us" in r},
+                         "numpy / fastest peer": "-" if r["numpy_over_best_peer"] is None
+                         else f"{r['numpy_over_best_peer']:.2f}"} for r in kernels]), "",
     ]
     md_path = write_markdown(
         out / "jacobian_peers.md", "A network's full Jacobian: chainopt vs JAX and PyTorch on one core", body,
         command="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python experiments/jacobian_peers.py"
         + (" --quick" if quick else ""), info=info)
-    return {"paths": [csv_path, png_path, md_path], "reading": reading, "ratios": ratios, "notes": notes}
+    return {"paths": [csv_path, png_path, md_path], "reading": reading, "ratios": ratios, "notes": notes,
+            "kernels": kernels}
