@@ -1,4 +1,4 @@
-"""The plan's costliest product, timed in each library: is a gap the plan's or the BLAS kernel's?
+"""The plan's costliest product, timed in each library: does a gap come from the plan or the BLAS kernel.
 
 When chainopt's plan does the same multiply-adds as a peer's jacfwd or
 jacrev and still runs slower, the difference is in the kernels, not in the
