@@ -8,7 +8,9 @@ blocks ``x -> x + A^T tanh(A x)``, one stage each): the full Jacobian by
 ``jax.jit(jax.jacrev)`` (weights passed as arguments, so nothing is
 constant-folded; chainopt hoists a stage's closed-over arrays into
 arguments too), and by ``chainopt.torch.jacobian`` against
-``torch.func.jacfwd`` and ``torch.func.jacrev``. float64 throughout.
+``torch.func.jacfwd`` and ``torch.func.jacrev`` (the dense layers are
+``torch.nn.Linear`` modules and the tanh stages ``torch.nn.Tanh``, the same
+modules for all three). float64 throughout.
 
 The process is pinned to one core (``os.sched_setaffinity``; XLA's flags
 alone let JAX use 1.8 cores), torch and BLAS to one thread. The first call
@@ -91,15 +93,18 @@ def _torch_methods(layers, x0):
 
     from chainopt import torch as ctorch
 
-    params = [(torch.tensor(a), None if b is None else torch.tensor(b)) for _, a, b in layers]
-    kinds = [kind for kind, _, _ in layers]
     stages = []
-    for k, (kind, (a, b)) in enumerate(zip(kinds, params)):
-        if kind == "dense":
-            stages.append(lambda x, a=a, b=b: a @ x + b)
-            if k < len(kinds) - 1:
-                stages.append(torch.tanh)
+    for k, (kind, a, b) in enumerate(layers):
+        if kind == "dense":  # a torch.nn.Linear with these weights, then a torch.nn.Tanh: as a user writes it
+            linear = torch.nn.Linear(a.shape[1], a.shape[0], dtype=torch.float64)
+            with torch.no_grad():
+                linear.weight.copy_(torch.tensor(a))
+                linear.bias.copy_(torch.tensor(b))
+            stages.append(linear)
+            if k < len(layers) - 1:
+                stages.append(torch.nn.Tanh())
         else:
+            a = torch.tensor(a)
             stages.append(lambda x, a=a: x + a.T @ torch.tanh(a @ x))
 
     def f(x):
