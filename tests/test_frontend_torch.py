@@ -180,3 +180,13 @@ def test_a_wrong_elementwise_declaration_is_refused_and_upper_case_strategies_wo
     x = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
     J = ctorch.jacobian([ctorch.elementwise(torch.tanh), lambda v: M @ v], x, strategy="BWD")
     np.testing.assert_allclose(J.numpy(), (M * (1 - torch.tanh(x) ** 2)).numpy(), rtol=1e-12)
+
+
+def test_on_a_cost_tie_the_optimal_plan_is_reverse_mode():
+    stages = [Residual(5, 3), Residual(5, 3), Residual(5, 3)]
+    x = torch.randn(5, generator=GEN, dtype=F64)
+    p = ctorch.plan(stages, x)
+    assert p.plans["bwd"].cost == p.plans["fwd"].cost == p.plans["optimal"].cost  # the tie
+    assert str(p.plan) == str(p.plans["bwd"]) and str(p.plans["optimal"]) != str(p.plans["bwd"])
+    assert np.allclose(ctorch.jacobian(stages, x).detach().numpy(), _oracle(stages, x, torch.func.jacfwd),
+                       rtol=1e-10)

@@ -96,8 +96,8 @@ def _torch_methods(layers, x0):
     stages = []
     for k, (kind, a, b) in enumerate(layers):
         if kind == "dense":  # a torch.nn.Linear with these weights, then a torch.nn.Tanh: as a user writes it
-            linear = torch.nn.Linear(a.shape[1], a.shape[0], dtype=torch.float64)
-            with torch.no_grad():
+            linear = torch.nn.Linear(a.shape[1], a.shape[0], dtype=torch.float64).requires_grad_(False)
+            with torch.no_grad():  # weights that need no gradient, as the plain tensors of the JAX stacks
                 linear.weight.copy_(torch.tensor(a))
                 linear.bias.copy_(torch.tensor(b))
             stages.append(linear)

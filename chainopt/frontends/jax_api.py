@@ -99,6 +99,26 @@ class Jacobian:
         """The plan for input ``x`` and its report (``print`` it); the Jacobian is not computed."""
         return self._analysed(x)[1][0]
 
+    def lower(self, x):
+        """The plan's program for ``x``, lowered: a ``jax.stages.Lowered``, as ``jax.jit(f).lower(x)`` gives.
+
+        ``.compile().as_text()`` is the HLO XLA runs, ``.cost_analysis()``
+        its flop count. A pure forward (reverse) plan compiles to the dot
+        products ``jax.jit(jax.jacfwd(f))`` (``jacrev``) compiles to.
+
+        Examples
+        --------
+        >>> import jax, jax.numpy as jnp
+        >>> jax.config.update("jax_enable_x64", True)
+        >>> W = jnp.ones((3, 2))
+        >>> "dot(" in Jacobian([lambda x: W @ x, jnp.tanh], "fwd").lower(jnp.ones(2)).compile().as_text()
+        True
+        """
+        key, (planned, flats, _) = self._analysed(x)
+        consts = [flat.consts for flat in flats]
+        run = self._compiled[key][0] if key in self._compiled else jax_stages.compile_plan(planned.plan, flats)
+        return run.lower(x, consts)
+
     def __call__(self, x):
         """The ``(n_out, n_in)`` Jacobian at ``x``, a ``jax.Array``."""
         fast = (x.shape, x.dtype) if isinstance(x, jax.Array) else None
