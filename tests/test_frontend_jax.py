@@ -153,8 +153,9 @@ def _dots(hlo: str) -> int:
     return sum(" dot(" in line for line in hlo.splitlines())
 
 
-@pytest.mark.parametrize("widths, strategy, peer", [((1, 8, 12, 16), "fwd", jax.jacfwd),
-                                                    ((16, 12, 8, 1), "bwd", jax.jacrev)])
+@pytest.mark.parametrize("widths, strategy, peer", [((2, 8, 16), "fwd", jax.jacfwd),
+                                                    pytest.param((16, 8, 2), "bwd", jax.jacrev,
+                                                                 marks=pytest.mark.slow)])  # compiles: ~2 s each
 def test_a_pure_mode_plan_compiles_to_the_dot_products_of_jacfwd_or_jacrev(widths, strategy, peer):
     params = [_w(m, n) for n, m in zip(widths, widths[1:])]
     stages = []

@@ -10,6 +10,12 @@ products. Inputs and outputs are flattened (tensors in C order, pytrees leaf
 by leaf), so the result is always the 2-D ``(n_out, n_in)`` tensor;
 ``J.reshape(y.shape + x.shape)`` gives ``jacfwd``'s layout.
 
+A ``torch.nn.Linear`` applied to a vector and the elementwise ``nn.Tanh``,
+``nn.Sigmoid``, ``nn.ReLU`` (or ``torch.tanh``, ``torch.sigmoid``,
+``torch.relu``) are *given* factors: their Jacobian is the weight, or a
+diagonal computed from the forward pass, so they run as plain torch products
+with no ``torch.func`` transform. Other stages go through ``torch.func``.
+
 The stages' costs and the plan are found on the first call for an input
 shape and cached; later calls run the plan only.
 """
