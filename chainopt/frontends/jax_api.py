@@ -117,7 +117,7 @@ class Jacobian:
         key, (planned, flats, _) = self._analysed(x)
         consts = [flat.consts for flat in flats]
         run = self._compiled[key][0] if key in self._compiled else jax_stages.compile_plan(planned.plan, flats)
-        return run.lower(x, consts)
+        return run.lower(consts, x)
 
     def __call__(self, x):
         """The ``(n_out, n_in)`` Jacobian at ``x``, a ``jax.Array``."""
@@ -125,14 +125,14 @@ class Jacobian:
         hit = self._fast.get(fast)
         if hit is not None:  # the warm path: one dispatch of the jitted plan (jax.jit's C++ path), no pytree walk
             run, consts = hit
-            return run(x, consts)
+            return run(consts, x)
         key, (planned, flats, plan_seconds) = self._analysed(x)
         if key not in self._compiled:
             jax_stages.flat_input(x)  # checks x holds floats
             start = time.perf_counter()
             consts = [flat.consts for flat in flats]
             run = jax_stages.compile_plan(planned.plan, flats)
-            result = run(x, consts).block_until_ready()
+            result = run(consts, x).block_until_ready()
             self._compiled[key] = (run, consts)
             self.first_calls.append({"shape": key[1], "plan_seconds": plan_seconds,
                                      "compile_seconds": time.perf_counter() - start})
@@ -142,7 +142,7 @@ class Jacobian:
         if fast is not None:
             self._fast[fast] = self._compiled[key]
         run, consts = self._compiled[key]
-        return run(x, consts)
+        return run(consts, x)
 
 
 def _cached(stages, strategy, memory_limit, costs) -> Jacobian:

@@ -14,7 +14,7 @@ arguments instead of folding them into the program. Each stage's factor:
 * ``diagonal``: declared by the user, or detected when the stage is square by
   probing its JVP on an all-ones and two random directions.
 
-:func:`compile_plan` builds ``run(x, consts)``: the forward pass, linearizing
+:func:`compile_plan` builds ``run(consts, x)``: the forward pass, linearizing
 or pulling back only the stages the plan needs, then
 :func:`chainopt.frontends.common.run_plan` with TAN as ``vmap`` of the
 linearized JVP over a block of columns and ADJ as ``vmap`` of the VJP over a
@@ -204,7 +204,7 @@ class _Provider:
 
 
 def compile_plan(plan, flats):
-    """``jax.jit`` of ``run(x, consts)``: the Jacobian of the stack at ``x`` (flattened inside the program).
+    """``jax.jit`` of ``run(consts, x)``: the Jacobian of the stack at ``x`` (flattened inside the program).
 
     The input is flattened inside the jitted function, so a warm call is one
     dispatch of the compiled program (a ``Compiled`` object's ``__call__``
@@ -221,7 +221,7 @@ def compile_plan(plan, flats):
             (need_tan if step.mode == "TAN" else need_adj).add(step.factors[0] - 1)
     last = len(flats) - 1
 
-    def run(x, consts):
+    def run(consts, x):
         v = ravel_pytree(x)[0]
         dtype, lins, vjps = v.dtype, {}, {}
         for k, flat in enumerate(flats):
