@@ -147,3 +147,34 @@ def test_a_wrong_elementwise_declaration_is_refused_and_upper_case_strategies_wo
     x = jnp.linspace(-1.0, 1.0, 5)
     J = cjax.jacobian([cjax.elementwise(jnp.tanh), lambda v: jnp.asarray(M) @ v], x, strategy="FWD")
     np.testing.assert_allclose(np.asarray(J), M * (1 - np.tanh(np.asarray(x)) ** 2), rtol=1e-12)
+
+
+def _dots(hlo: str) -> int:
+    return sum(" dot(" in line for line in hlo.splitlines())
+
+
+@pytest.mark.parametrize("widths, strategy, peer", [((2, 8, 16), "fwd", jax.jacfwd),
+                                                    pytest.param((16, 8, 2), "bwd", jax.jacrev,
+                                                                 marks=pytest.mark.slow)])  # compiles: ~2 s each
+def test_a_pure_mode_plan_compiles_to_the_dot_products_of_jacfwd_or_jacrev(widths, strategy, peer):
+    params = [_w(m, n) for n, m in zip(widths, widths[1:])]
+    stages = []
+    for k, w in enumerate(params):
+        stages.append(lambda x, w=w: w @ x)
+        if k < len(params) - 1:
+            stages.append(jnp.tanh)
+
+    def f(params, x):
+        for k, w in enumerate(params):
+            x = w @ x
+            x = jnp.tanh(x) if k < len(params) - 1 else x
+        return x
+
+    x = jnp.asarray(RNG.standard_normal(widths[0]))
+    jac = cjax.Jacobian(stages, "optimal")
+    assert jac.plan(x).plan.operations == cjax.plan(stages, x, strategy).plan.operations  # optimal is the pure mode
+    ours = _dots(jac.lower(x).compile().as_text())
+    theirs = _dots(jax.jit(peer(f, argnums=1)).lower(params, x).compile().as_text())
+    assert ours == theirs >= len(params)  # a primal and a tangent dot per layer; XLA drops or simplifies some
+    assert np.allclose(np.asarray(jac(x)), np.asarray(peer(f, argnums=1)(params, x)).reshape(widths[-1], -1),
+                       rtol=1e-10)

@@ -81,14 +81,54 @@ def test_a_memory_limit_of_zero_forbids_every_adjoint_and_stays_exact():
 
 
 def test_costs_come_from_the_flop_counter_and_elementwise_stages_are_detected():
-    stages, x = STACKS["dense"]
-    p = ctorch.plan(stages, x)
+    W = _w(4, 6)
+    stages = [lambda v: W @ v, lambda v: torch.sin(v), Residual(4, 3)]
+    p = ctorch.plan(stages, torch.ones(6, dtype=F64))
     dense = p.stages[0].factor
     assert (dense.n_in, dense.n_out, dense.tangent, dense.adjoint) == (6, 4, 24, 24)  # one matvec: 4 x 6
-    assert [s.factor.diagonal for s in p.stages] == [False, True, False, True, False]
+    assert [s.factor.diagonal for s in p.stages] == [False, True, False]
+    assert not any(s.factor.given for s in p.stages)
     assert p.stages[1].source == "counted + diagonal (detected)"
     assert not ctorch.plan([Residual(5, 3)], torch.ones(5, dtype=F64)).stages[0].factor.diagonal
     assert "declared" in ctorch.plan(*STACKS["to_scalar"]).stages[1].source
+
+
+def test_linear_and_known_elementwise_stages_are_given_factors():
+    stages, x = STACKS["dense"]
+    p = ctorch.plan(stages, x)
+    assert [s.factor.given for s in p.stages] == [True] * 5
+    assert [s.factor.diagonal for s in p.stages] == [False, True, False, True, False]
+    assert p.stages[0].source == "given (Linear: its weight)" and p.stages[0].factor.tangent == 24
+    assert p.stages[1].source == "given (tanh: diagonal from the forward pass)"
+    # every step is a product of given Jacobians: no tangent, adjoint or preaccumulation runs
+    assert {op for op, *_ in p.plan.operations} == {"MUL"}
+    # the Linear's weight is read on every call: an update in place changes the Jacobian
+    layer = _linear(3, 2)
+    J0 = ctorch.jacobian([layer, torch.tanh], torch.ones(3, dtype=F64))
+    with torch.no_grad():
+        layer.weight.mul_(2.0)
+    J1 = ctorch.jacobian([layer, torch.tanh], torch.ones(3, dtype=F64))
+    assert np.allclose(J1.detach().numpy(), _oracle([layer, torch.tanh], torch.ones(3, dtype=F64),
+                                                      torch.func.jacrev), rtol=1e-10)
+    assert not np.allclose(J0.detach().numpy(), J1.detach().numpy())
+
+
+def test_given_and_transformed_stages_mix_in_every_strategy():
+    # a Linear on a matrix (not given: its Jacobian is not its weight), a ReLU, a Sigmoid function, a Residual
+    stages = [lambda X: X.reshape(-1), _linear(6, 5), torch.nn.ReLU(), Residual(5, 4), torch.sigmoid,
+              _linear(5, 5), torch.nn.Tanh(), _linear(5, 1)]
+    x = torch.randn(2, 3, generator=GEN, dtype=F64)
+    p = ctorch.plan(stages, x)
+    assert [s.factor.given for s in p.stages] == [False, True, True, False, True, True, True, True]
+    batched = ctorch.plan([_linear(3, 2)], torch.ones(4, 3, dtype=F64))
+    assert not batched.stages[0].factor.given
+    expected = _oracle(stages, x, torch.func.jacrev)
+    for strategy in ("optimal", "fwd", "bwd", "preaccumulate"):
+        for limit in (None, 0) if strategy != "bwd" else (None,):  # bwd under a limit of 0 is refused
+            J = ctorch.jacobian(stages, x, strategy, memory_limit=limit)
+            assert np.allclose(J.detach().numpy(), expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+    one = ctorch.jacobian([_linear(3, 2)], torch.ones(3, dtype=F64))  # one given factor: no operation at all
+    assert one.shape == (2, 3)
 
 
 def test_the_report_prints_like_chainopt_cost():
@@ -101,7 +141,10 @@ def test_the_report_prints_like_chainopt_cost():
 def test_costs_by_timing_give_the_same_jacobian():
     stages, x = STACKS["dense"]
     p = ctorch.plan(stages, x, costs="time")
-    assert all(s.factor.tangent >= 1 and s.source.startswith("time") for s in p.stages)
+    assert all(s.factor.tangent >= 1 and s.source.startswith("time" if not s.factor.given else "given")
+               for s in p.stages)
+    timed = ctorch.plan([lambda v: torch.sin(v) * 2.0], x, costs="time").stages[0]
+    assert timed.source.startswith("time") and timed.factor.tangent >= 1
     J = ctorch.jacobian(stages, x, costs="time")
     assert np.allclose(J.detach().numpy(), _oracle(stages, x, torch.func.jacrev), rtol=1e-10)
 
@@ -137,3 +180,13 @@ def test_a_wrong_elementwise_declaration_is_refused_and_upper_case_strategies_wo
     x = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
     J = ctorch.jacobian([ctorch.elementwise(torch.tanh), lambda v: M @ v], x, strategy="BWD")
     np.testing.assert_allclose(J.numpy(), (M * (1 - torch.tanh(x) ** 2)).numpy(), rtol=1e-12)
+
+
+def test_on_a_cost_tie_the_optimal_plan_is_reverse_mode():
+    stages = [Residual(5, 3), Residual(5, 3), Residual(5, 3)]
+    x = torch.randn(5, generator=GEN, dtype=F64)
+    p = ctorch.plan(stages, x)
+    assert p.plans["bwd"].cost == p.plans["fwd"].cost == p.plans["optimal"].cost  # the tie
+    assert str(p.plan) == str(p.plans["bwd"]) and str(p.plans["optimal"]) != str(p.plans["bwd"])
+    assert np.allclose(ctorch.jacobian(stages, x).detach().numpy(), _oracle(stages, x, torch.func.jacfwd),
+                       rtol=1e-10)

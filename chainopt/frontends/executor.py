@@ -26,8 +26,9 @@ def run_plan(plan: Plan, provider):
     array type with ``@``, ``*`` and ``[:, None]``. The provider gives
     ``tangent(k, block)`` (``(n_in, c) -> (n_out, c)``),
     ``adjoint(k, block)`` (``(r, n_out) -> (r, n_in)``), ``eye(n)``,
-    ``ones(rows, cols)`` and ``diag(d)``; a diagonal range is held as its
-    1-D diagonal and pushed on as one all-ones direction.
+    ``ones(rows, cols)`` and ``diag(d)``, and ``jacobian(k)`` for a given
+    factor (1-D if diagonal); a diagonal range is held as its 1-D diagonal
+    and pushed on as one all-ones direction.
 
     Examples
     --------
@@ -47,7 +48,7 @@ def run_plan(plan: Plan, provider):
     for index, (op, lo, mid, hi) in enumerate(plan.operations):
         if index <= skip:
             continue
-        operands = [live.pop(r) for r in operands_of(op, lo, mid, hi)]
+        operands = [live.pop(r) if r in live else provider.jacobian(r[0]) for r in operands_of(op, lo, mid, hi)]
         diagonal = _diag_range(plan, lo, hi)
         if index in fused:  # a sweep of TANs (ADJs) through consecutive stages: one call through them all
             skip, through, mode = fused[index]
@@ -91,7 +92,7 @@ def run_plan(plan: Plan, provider):
         if diagonal and result.ndim == 2:
             result = result.reshape(-1)
         live[(lo, hi)] = result
-    result = live.pop((0, len(plan.factors) - 1))
+    result = live.pop((0, len(plan.factors) - 1)) if live else provider.jacobian(0)  # else: one given factor
     return provider.diag(result) if result.ndim == 1 else result
 
 

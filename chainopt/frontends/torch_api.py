@@ -10,6 +10,12 @@ products. Inputs and outputs are flattened (tensors in C order, pytrees leaf
 by leaf), so the result is always the 2-D ``(n_out, n_in)`` tensor;
 ``J.reshape(y.shape + x.shape)`` gives ``jacfwd``'s layout.
 
+A ``torch.nn.Linear`` applied to a vector and the elementwise ``nn.Tanh``,
+``nn.Sigmoid``, ``nn.ReLU`` (or ``torch.tanh``, ``torch.sigmoid``,
+``torch.relu``) are *given* factors: their Jacobian is the weight, or a
+diagonal computed from the forward pass, so they run as plain torch products
+with no ``torch.func`` transform. Other stages go through ``torch.func``.
+
 The stages' costs and the plan are found on the first call for an input
 shape and cached; later calls run the plan only.
 """
@@ -91,9 +97,9 @@ class Jacobian:
             start = time.perf_counter()
             if key not in self._analyses:
                 self._analyses[key] = torch_stages.analyse(self.stages, x, costs=self.costs)
-            flats, _, infos = self._analyses[key]
+            flats, _, infos, kinds = self._analyses[key]
             planned = FrameworkPlan.build("torch", infos, self.strategy, self.memory_limit)
-            self._plans[key] = (planned, flats)
+            self._plans[key] = (planned, flats, kinds)
             self.first_calls.append({"shape": key[1], "plan_seconds": time.perf_counter() - start})
         return self._plans[key]
 
@@ -103,8 +109,8 @@ class Jacobian:
 
     def __call__(self, x) -> torch.Tensor:
         """The ``(n_out, n_in)`` Jacobian at ``x``."""
-        planned, flats = self._analysed(x)
-        return torch_stages.execute(planned.plan, flats, x)
+        planned, flats, kinds = self._analysed(x)
+        return torch_stages.execute(planned.plan, flats, kinds, x)
 
 
 def _cached(model, strategy, memory_limit, costs) -> Jacobian:
@@ -161,8 +167,8 @@ def plan(model, x, strategy: str = "optimal", *, memory_limit: int | None = None
     >>> import torch
     >>> model = torch.nn.Sequential(torch.nn.Tanh(), torch.nn.Linear(50, 2))
     >>> p = plan(model, torch.zeros(50))
-    >>> str(p.plan), p.cost, [s.factor.diagonal for s in p.stages]
-    ('A2 F1', 300, [True, False])
+    >>> str(p.plan), p.cost, [(s.factor.diagonal, s.factor.given) for s in p.stages]
+    ('A2 A1', 100, [(True, True), (False, True)])
     """
     return _cached(model, strategy, memory_limit, costs).plan(x)
 

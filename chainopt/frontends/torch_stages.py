@@ -16,6 +16,14 @@ tensors, flattened leaf by leaf in C order). Each stage's factor:
   backward (``torch.autograd.graph.saved_tensors_hooks``).
 * ``diagonal``: declared, or detected for square stages by probing the JVP
   on an all-ones and two random directions.
+
+Two kinds of stage are **given** factors (their Jacobian is at hand, so the
+plan preaccumulates them for free and the executor runs them as plain torch
+operations, no ``torch.func`` transform): a ``torch.nn.Linear`` (no hooks) on
+a vector, whose Jacobian is its ``weight`` (TAN is ``W @ V``, ADJ is
+``U @ W``), and the elementwise ``nn.Tanh``, ``nn.Sigmoid``, ``nn.ReLU``,
+``torch.tanh``, ``torch.sigmoid``, ``torch.relu``, whose diagonal comes from
+the forward pass (``1 - y**2``, ``y * (1 - y)``, ``x > 0``) on every call.
 """
 
 from __future__ import annotations
@@ -120,9 +128,69 @@ def _seconds_per_madd(dtype) -> float:
     return median_seconds(lambda: a @ a) / 256**3
 
 
+#: Elementwise functions whose derivative the forward pass gives: name -> ``d(x, y)``.
+DERIVATIVES = {
+    "tanh": lambda x, y: 1 - y * y,
+    "sigmoid": lambda x, y: y * (1 - y),
+    "relu": lambda x, y: (x > 0).to(x.dtype),
+}
+_MODULES = {torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid", torch.nn.ReLU: "relu"}
+_FUNCTIONS = {torch.tanh: "tanh", torch.sigmoid: "sigmoid", torch.relu: "relu",
+              torch.nn.functional.relu: "relu"}
+
+
+def given_kind(fn, example) -> tuple[str, object] | None:
+    """``('linear', module)`` or ``('diagonal', name)`` if ``fn`` on ``example`` is a given factor, else ``None``.
+
+    A given stage's Jacobian is at hand: a ``torch.nn.Linear`` (its own
+    ``forward``, no hooks) applied to a vector has the Jacobian ``weight``;
+    ``nn.Tanh``, ``nn.Sigmoid``, ``nn.ReLU`` (no hooks, not in place) and
+    ``torch.tanh``, ``torch.sigmoid``, ``torch.relu`` have a diagonal Jacobian
+    that :data:`DERIVATIVES` computes from the stage's input and output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> given_kind(torch.nn.Tanh(), torch.ones(3)), given_kind(torch.sin, torch.ones(3))
+    (('diagonal', 'tanh'), None)
+    >>> given_kind(torch.nn.Linear(3, 2), torch.ones(3))[0], given_kind(torch.nn.Linear(3, 2), torch.ones(4, 3))
+    ('linear', None)
+    """
+    if not isinstance(example, torch.Tensor):
+        return None
+    if isinstance(fn, torch.nn.Module):
+        if fn._forward_hooks or fn._forward_pre_hooks or torch.nn.modules.module._global_forward_hooks \
+                or torch.nn.modules.module._global_forward_pre_hooks:
+            return None
+        if type(fn) is torch.nn.Linear:
+            ok = example.ndim == 1 and example.shape[0] == fn.in_features and fn.weight.dtype == example.dtype
+            return ("linear", fn) if ok else None
+        name = _MODULES.get(type(fn))
+        if name is None or getattr(fn, "inplace", False):
+            return None
+        return "diagonal", name
+    try:
+        name = _FUNCTIONS.get(fn)
+    except TypeError:  # an unhashable callable
+        return None
+    return None if name is None else ("diagonal", name)
+
+
+def _given_factor(kind, n_in: int, n_out: int) -> tuple[Factor, str]:
+    if kind[0] == "linear":
+        return Factor(n_in=n_in, n_out=n_out, given=True), "given (Linear: its weight)"
+    source = f"given ({kind[1]}: diagonal from the forward pass)"
+    return Factor(n_in=n_in, n_out=n_out, given=True, diagonal=True), source
+
+
 def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
-    """Flat stage functions, flat inputs ``v_k``, and one :class:`StageInfo` per stage (with its factor)."""
-    flats, inputs, infos = [], [], []
+    """Flat stage functions, flat inputs ``v_k``, one :class:`StageInfo` per stage (with its factor), and kinds.
+
+    ``kinds[k]`` is :func:`given_kind` of stage ``k`` (``None`` unless a
+    declared structure leaves it undetermined: a stage declared not diagonal
+    is never given, one declared diagonal only as a diagonal).
+    """
+    flats, inputs, infos, kinds = [], [], [], []
     v, current = flatten(x)[0], x
     if not v.is_floating_point():
         raise ChainoptError(f"x has dtype {v.dtype}; differentiate floating-point tensors")
@@ -140,6 +208,17 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
             raise ChainoptError(f"stage {k} ({stage.label}) failed on its input of shape "
                                 f"{shape_text(in_shapes)}: {type(exc).__name__}: {exc}") from exc
         n_in, n_out = v.numel(), y.numel()
+        kind = given_kind(stage.fn, current) if stage.diagonal is not False else None
+        if kind is not None and (kind[0] == "diagonal" or stage.diagonal is None):
+            factor, source = _given_factor(kind, n_in, n_out)
+            out_shapes = [leaf.shape for leaf in pytree.tree_leaves(out)]
+            infos.append(StageInfo(stage.label, shape_text(in_shapes), shape_text(out_shapes), factor, source))
+            flats.append(g)
+            inputs.append(v)
+            kinds.append(kind)
+            v, current = y, out
+            continue
+        kind = None
         _, vjp = tf.vjp(g, v)
         if costs == "time":
             t_block = torch.ones(n_in, min(n_in, 64), dtype=dtype)
@@ -171,8 +250,9 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
         infos.append(StageInfo(stage.label, shape_text(in_shapes), shape_text(out_shapes), factor, source))
         flats.append(g)
         inputs.append(v)
+        kinds.append(None)
         v, current = y, out
-    return flats, inputs, infos
+    return flats, inputs, infos, kinds
 
 
 def _probe(g, v, gen) -> bool:
@@ -197,19 +277,54 @@ def _through(flats, first: int, last: int):
     return composite
 
 
+def _runs(kinds, first: int, last: int) -> list[tuple[int, int]]:
+    """``first..last`` split into given stages (one each) and maximal runs of the others, in order."""
+    runs, k = [], first
+    while k <= last:
+        end = k
+        if kinds[k] is None:
+            while end + 1 <= last and kinds[end + 1] is None:
+                end += 1
+        runs.append((k, end))
+        k = end + 1
+    return runs
+
+
 class _Provider:
-    """TAN and ADJ blocks, a whole sweep of consecutive stages in one ``vmap`` call (``fuses``)."""
+    """TAN and ADJ blocks: plain products for given stages, one ``vmap`` call per run of the others (``fuses``)."""
 
     fuses = True
 
-    def __init__(self, flats, inputs, vjps, like):
-        self.flats, self.inputs, self.vjps, self.like = flats, inputs, vjps, like
+    def __init__(self, flats, kinds, inputs, vjps, diags, like):
+        self.flats, self.kinds, self.inputs, self.vjps, self.diags = flats, kinds, inputs, vjps, diags
+        self.like = like
+
+    def jacobian(self, k):
+        """A given stage's Jacobian: a ``Linear``'s weight, or an elementwise stage's diagonal (1-D)."""
+        kind = self.kinds[k]
+        return kind[1].weight if kind[0] == "linear" else self.diags[k]
 
     def tangent(self, k, block, last=None):
-        return _tan(_through(self.flats, k, k if last is None else last), self.inputs[k], block)
+        for lo, hi in _runs(self.kinds, k, k if last is None else last):
+            kind = self.kinds[lo]
+            if kind is None:
+                block = _tan(_through(self.flats, lo, hi), self.inputs[lo], block)
+            elif kind[0] == "linear":
+                block = kind[1].weight @ block
+            else:
+                block = self.diags[lo][:, None] * block
+        return block
 
     def adjoint(self, k, block, first=None):
-        return _adj(self.vjps[(k if first is None else first, k)], block)
+        for lo, hi in reversed(_runs(self.kinds, k if first is None else first, k)):
+            kind = self.kinds[lo]
+            if kind is None:
+                block = _adj(self.vjps[(lo, hi)], block)
+            elif kind[0] == "linear":
+                block = block @ kind[1].weight
+            else:
+                block = block * self.diags[lo][None, :]
+        return block
 
     def eye(self, n):
         return torch.eye(n, dtype=self.like.dtype, device=self.like.device)
@@ -221,12 +336,13 @@ class _Provider:
         return torch.diag(d)
 
 
-def execute(plan, flats, x):
+def execute(plan, flats, kinds, x):
     """The ``(n_out, n_in)`` Jacobian at ``x`` by ``plan``, through the flat stages of :func:`analyse`.
 
-    One forward pass (``torch.func.vjp`` through the stages, or the sweeps of
-    consecutive stages, the plan pulls rows back through), then the plan's
-    operations.
+    One forward pass (``torch.func.vjp`` through each run of stages that
+    are not given in the ranges the plan pulls rows back through, the
+    diagonal of each given elementwise stage from its input and output),
+    then the plan's operations.
     """
     fused = fused_sweeps(plan)
     pulls = {}  # first stage -> last stage of each range pulled back through at once
@@ -241,16 +357,23 @@ def execute(plan, flats, x):
             for k in range(through, lo + 1):
                 pulls.pop(k, None)
             pulls[through] = lo
-    inputs, vjps = [None] * len(flats), {}
+    vjp_runs = {lo: hi for first, last in pulls.items() for lo, hi in _runs(kinds, first, last)
+                if kinds[lo] is None}
+    inputs, vjps, diags = [None] * len(flats), {}, {}
     v, k, last = flatten(x)[0], 0, len(flats) - 1
     while k <= last:
         inputs[k] = v
-        if k in pulls:
-            end = pulls[k]
+        kind = kinds[k]
+        if k in vjp_runs:
+            end = vjp_runs[k]
             v, vjps[(k, end)] = tf.vjp(_through(flats, k, end), v)
             k = end + 1
-        else:
-            if k < last:
-                v = flats[k](v)
-            k += 1
-    return run_plan(plan, _Provider(flats, inputs, vjps, inputs[0]))
+            continue
+        if kind is not None and kind[0] == "diagonal":
+            y = flats[k](v)
+            diags[k] = DERIVATIVES[kind[1]](v, y)
+            v = y
+        elif k < last:
+            v = flats[k](v)
+        k += 1
+    return run_plan(plan, _Provider(flats, kinds, inputs, vjps, diags, inputs[0]))
