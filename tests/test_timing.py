@@ -181,7 +181,7 @@ def test_rounds_rotate_and_numbers_divide():
     funcs = {name: (lambda name=name: calls.append(name)) for name in "ABC"}
     times = time_interleaved(funcs, repeats=4, warmup=0, prime=False, number={"A": 1, "B": 2, "C": 4},
                              timer=lambda: next(clock) * 12)
-    assert "".join(calls) == "A" "BB" "CCCC" + "BB" "CCCC" "A" + "CCCC" "A" "BB" + "A" "BB" "CCCC"
+    assert "".join(calls) == "A" "BB" "CCCC" + "BB" "CCCC" "A" + "CCCC" "A" "BB" + "CCCC" "BB" "A"  # balanced orders
     assert times == {"A": [12.0] * 4, "B": [6.0] * 4, "C": [3.0] * 4}  # per call
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "PeakRate",
     "peak_matmul_rate",
     "time_interleaved",
+    "balanced_orders",
     "autorange",
     "build_jacobians",
     "network_dims",
@@ -182,9 +183,13 @@ def time_interleaved(
     1.65-2x fwd's time when timed once right after bwd's 800M multiply-adds):
 
     - ``prime``: each measurement is preceded by one untimed call of the same function;
-    - ``rotate``: round ``r`` starts at the ``r``-th function (A B C, B C A,
-      C A B, ...), so every function follows every other equally often and
-      drift still hits all alike.
+    - ``rotate``: the rounds follow a balanced order (:func:`balanced_orders`,
+      a Williams design: A B C, B C A, C A B, then the three reversed), in
+      which every function comes right after every other equally often and
+      holds every place equally often, so neither a neighbour's cache
+      damage nor drift favours one of them. (A plain rotation keeps who
+      follows whom: with three functions, A then always follows C within a
+      round.)
 
     Examples
     --------
@@ -202,12 +207,12 @@ def time_interleaved(
         for f in funcs.values():
             f()
     times: dict[str, list[float]] = {name: [] for name in funcs}
-    order = list(funcs.items())
+    items = list(funcs.items())
+    orders = balanced_orders(len(items)) if rotate else [list(range(len(items)))]
     for r in range(repeats):
         if progress is not None:
             progress(f"repeat {r + 1}/{repeats}")
-        shift = r % len(order) if rotate else 0
-        for name, f in order[shift:] + order[:shift]:
+        for name, f in (items[i] for i in orders[r % len(orders)]):
             if prime:
                 f()
             calls = range(numbers[name])
@@ -216,6 +221,36 @@ def time_interleaved(
                 f()
             times[name].append((timer() - start) / numbers[name])
     return times
+
+
+def balanced_orders(n: int) -> list[list[int]]:
+    """Orders of ``n`` functions for successive rounds, balanced for who comes right after whom.
+
+    A Williams design: the first order is ``0, 1, n-1, 2, n-2, ...``, order
+    ``r`` adds ``r`` to every entry (mod ``n``), and for odd ``n`` the ``n``
+    orders are followed by their reverses. Over a full cycle (``n`` rounds, or
+    ``2n`` for odd ``n``) every ordered pair of distinct functions is adjacent
+    within a round the same number of times, and every function holds every
+    place equally often.
+
+    Examples
+    --------
+    >>> balanced_orders(2), balanced_orders(4)
+    ([[0, 1], [1, 0]], [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]])
+    >>> balanced_orders(3)
+    [[0, 1, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0], [0, 2, 1], [1, 0, 2]]
+    """
+    if n <= 1:
+        return [list(range(n))]
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    orders = [[(i + r) % n for i in first] for r in range(n)]
+    return orders + [order[::-1] for order in orders] if n % 2 else orders
 
 
 def check_spread(
