@@ -179,7 +179,7 @@ def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndar
     any factor leaves a whole row or column of the result non-finite, and
     every row meets column 0, every column meets row 0. Only then are the
     factors scanned, to name the culprit. The row and column are tested at
-    once, by the finiteness of ``row @ row + column @ column`` (two dot
+    once, by the finiteness of ``row.dot(row) + column.dot(column)`` (two dot
     products, a third of the cost of two ``isfinite`` scans at this size);
     a finite result whose squares overflow falls through to the scan of the
     factors, which finds them finite. A single factor (no product) is
@@ -205,7 +205,7 @@ def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndar
     if len(arrays) > 1:
         row, column = result[0], result[:, 0]
         if result.dtype.itemsize >= 4:  # one number: NaN and infinities survive the sums of squares
-            if cmath.isfinite(row @ row + column @ column):
+            if cmath.isfinite(row.dot(row) + column.dot(column)):
                 return result
         elif np.isfinite(row).all() and np.isfinite(column).all():
             return result
