@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainopt.core import costs
@@ -365,6 +365,9 @@ def test_schedules_are_valid(fs, machines, memory_limit):
     assert makespan_dp(fs, None, memory_limit=memory_limit)[0] <= value
 
 
+# 60 examples: the exhaustive enumerations below (tiny chains, four reference chains) and the reference
+# makespans above check the branch and bound against independent values
+@settings(max_examples=60)
 @given(chains(), st.integers(2, 4))
 def test_bnb_never_worse_than_dp(fs, machines):
     dp = makespan_dp(fs, machines)[0]
