@@ -346,6 +346,8 @@ def chains(max_q=5, with_flags=True):
     return build()
 
 
+# 100 examples: the 303 reference chains (test_one_machine_is_the_matrix_free_optimum) check the same optimum
+@settings(max_examples=100)
 @given(chains(), st.one_of(st.none(), st.integers(0, 40)))
 def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     value, nodes = makespan_dp(fs, 1, memory_limit=memory_limit)
@@ -354,6 +356,9 @@ def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     assert check_schedule(fs, nodes, ops, 1, memory_limit) == value
 
 
+# 100 examples: test_dp_reproduces_every_reference_makespan checks the same schedules on every reference
+# chain and machine count
+@settings(max_examples=100)
 @given(chains(), st.one_of(st.none(), st.integers(1, 6)), st.one_of(st.none(), st.integers(0, 40)))
 def test_schedules_are_valid(fs, machines, memory_limit):
     value, nodes = makespan_dp(fs, machines, memory_limit=memory_limit)
@@ -380,6 +385,8 @@ def test_bnb_never_worse_than_dp(fs, machines):
     assert value >= -(-sequential_oracle(fs) // machines)
 
 
+# 100 examples: the four reference chains below check the same equality
+@settings(max_examples=100)
 @given(chains(max_q=3), st.integers(2, 3))
 def test_bnb_is_exhaustive_enumeration_on_tiny_chains(fs, machines):
     assert makespan_bnb(fs, machines)[0] == exhaustive_makespan(fs, machines)

@@ -94,6 +94,8 @@ def test_optimal_is_no_worse_than_either_pure_mode(dims):
     assert best <= co.fwd_cost(dims) and best <= co.bwd_cost(dims)
 
 
+# 100 examples: the Cormen case above checks both orientations on fixed numbers
+@settings(max_examples=100)
 @given(small_dims)
 def test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum(dims):
     rev = dims[::-1]
@@ -139,6 +141,8 @@ def test_int64_is_used_where_the_bound_proves_it_safe():
     assert cost.dtype == np.int64
 
 
+# 100 examples: test_exact_dp_beyond_int64 below checks fixed big dims against brute force
+@settings(max_examples=100)
 @given(st.lists(st.integers(1, 10**9), min_size=3, max_size=7))
 def test_big_dims_exact_against_brute(dims):
     assert optimal(dims).cost == brute(dims).cost
