@@ -35,8 +35,10 @@ def test_uniform_interior_crosses_at_n_in_equal_n_out():
         assert crossover.predicted_crossover((256, 256, 256), n_out) == Fraction(n_out)
 
 
-def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
-    # a small measured grid and short measurements: a smoke test, not a measurement
+def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypatch):
+    # a small measured grid, two measured interiors (widening, the widest, is not timed) and short
+    # measurements: a smoke test, not a measurement; the predicted grid keeps every interior
+    monkeypatch.setattr(crossover, "MEASURED_INTERIORS", ("uniform", "bottleneck"))
     result = crossover.main(tmp_path, quick=True, measured_grid=(1, 16), min_time=0.002)
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {
@@ -57,6 +59,7 @@ def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
     assert result["best_saving"]["interior"] == "bottleneck" and result["best_saving"]["saving"] > 5
     measured = pd.read_csv(tmp_path / "crossover_measured.csv")
     assert set(measured["strategy"]) == {"fwd", "bwd", "optimal"}
+    assert set(measured["interior"]) == {"uniform", "bottleneck"}
     assert (measured["median_s"] > 0).all() and (measured["repeats"] == 3).all()
     assert sorted(set(measured["n_in"])) == [1, 16]
     assert (measured["median_low_s"] <= measured["median_s"]).all()
