@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -91,7 +92,7 @@ def _bwd_by_definition(dims):
 
 
 # 100 examples: test_costs_are_exact_big_ints checks both closed forms on fixed cases
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(dims_lists)
 def test_closed_forms_equal_the_step_by_step_definitions_and_the_plans(dims):
     assert co.fwd_cost(dims) == _fwd_by_definition(dims) == co.plan(dims, "fwd").cost
@@ -99,7 +100,7 @@ def test_closed_forms_equal_the_step_by_step_definitions_and_the_plans(dims):
 
 
 # 100 examples: test_costs_are_exact_big_ints checks fixed cases of both closed forms
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(dims_lists)
 def test_fwd_of_dims_is_bwd_of_reversed_dims(dims):
     assert co.fwd_cost(dims) == co.bwd_cost(dims[::-1])

@@ -7,7 +7,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.core.factors import Factor
@@ -148,7 +149,7 @@ def check_calls(plan, provider):
 
 # 60 examples, seven plans each: the fixed sweep, diagonal and formed-plan cases below check the same
 # products and calls, and the random trees reach every plan shape
-@settings(max_examples=60)
+@fewer_examples(60)
 @given(chains(), st.integers(0, 70))
 def test_every_strategy_plan_gives_the_jacobian(chain, limit):
     factors, mats, square = chain
@@ -160,7 +161,7 @@ def test_every_strategy_plan_gives_the_jacobian(chain, limit):
 
 
 # 60 examples: the fixed sweep, diagonal and formed-plan cases below check the same products and calls
-@settings(max_examples=60)
+@fewer_examples(60)
 @given(st.data())
 def test_random_trees_give_the_jacobian(data):
     factors, mats, square = data.draw(chains(max_factors=7))

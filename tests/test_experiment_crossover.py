@@ -4,7 +4,8 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -14,7 +15,7 @@ from chainopt.experiments import crossover
 
 # 100 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
 # test's predicted grid check the same sign change on fixed numbers
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
 def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data):
     cross = crossover.predicted_crossover(interior, n_out)

@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -63,7 +64,7 @@ chains = st.integers(1, 6).flatmap(
 
 # 60 examples: the reference solver's chains above check the same costs on fixed cases, and the issue's
 # example below the same round trip and steps
-@settings(max_examples=60)
+@fewer_examples(60)
 @given(chains, st.sampled_from(["fwd", "bwd", "optimal", "preaccumulate"]))
 def test_every_plan_round_trips_through_its_text_and_its_steps_add_up(spec, strategy):
     factors = _factors(spec, None)
@@ -75,7 +76,7 @@ def test_every_plan_round_trips_through_its_text_and_its_steps_add_up(spec, stra
 
 # 100 examples: test_generalized's given-dense tests (a fixed 200-factor chain, and drawn chains against
 # optimal, fwd and bwd) check the same identity
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 40), min_size=2, max_size=9), st.sampled_from(["fwd", "bwd", "optimal"]))
 def test_a_chain_of_given_factors_is_the_matrix_chain_problem(dims, strategy):
     given_factors = [Factor(n_in=a, n_out=b, given=True) for a, b in zip(dims, dims[1:])]

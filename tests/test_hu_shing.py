@@ -8,6 +8,7 @@ step costs add up to the returned cost.
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,7 +89,7 @@ def test_equals_dp_without_ties(dims):
 
 
 # 100 examples: the structured chains below (3, 4, 5 and 17 factors) and the CLRS table check short chains too
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 12), min_size=2, max_size=25))
 def test_equals_dp_on_short_chains(dims):
     cost, splits = hu_shing(dims)

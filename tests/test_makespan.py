@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.core import costs
@@ -362,7 +363,7 @@ def chains(max_q=5, with_flags=True):
 
 
 # 100 examples: the 303 reference chains (test_one_machine_is_the_matrix_free_optimum) check the same optimum
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(chains(), st.one_of(st.none(), st.integers(0, 40)))
 def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     value, nodes = makespan_dp(fs, 1, memory_limit=memory_limit)
@@ -371,9 +372,9 @@ def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     assert check_schedule(fs, nodes, ops, 1, memory_limit) == value
 
 
-# 100 examples: test_dp_reproduces_every_reference_makespan checks the same schedules on every reference
-# chain and machine count
-@settings(max_examples=100)
+# 100 examples: the reference makespans above (63 chains by default, all 303 under -m slow) check the same
+# schedules on fixed chains, every machine count
+@fewer_examples(100)
 @given(chains(), st.one_of(st.none(), st.integers(1, 6)), st.one_of(st.none(), st.integers(0, 40)))
 def test_schedules_are_valid(fs, machines, memory_limit):
     value, nodes = makespan_dp(fs, machines, memory_limit=memory_limit)
@@ -387,7 +388,7 @@ def test_schedules_are_valid(fs, machines, memory_limit):
 
 # 60 examples: the exhaustive enumerations below (tiny chains, four reference chains) and the reference
 # makespans above check the branch and bound against independent values
-@settings(max_examples=60)
+@fewer_examples(60)
 @given(chains(), st.integers(2, 4))
 def test_bnb_never_worse_than_dp(fs, machines):
     dp = makespan_dp(fs, machines)[0]
@@ -401,7 +402,7 @@ def test_bnb_never_worse_than_dp(fs, machines):
 
 
 # 100 examples: the four reference chains below check the same equality
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(chains(max_q=3), st.integers(2, 3))
 def test_bnb_is_exhaustive_enumeration_on_tiny_chains(fs, machines):
     assert makespan_bnb(fs, machines)[0] == exhaustive_makespan(fs, machines)

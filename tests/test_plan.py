@@ -1,7 +1,8 @@
 """Plans: rendering, parsing, steps, peak memory and depth."""
 
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -62,7 +63,7 @@ def test_plans_are_values():
 
 # 100 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
 # fwd, bwd and hourglass renderings check the same round trip
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 9), min_size=2, max_size=8), st.data())
 def test_parse_round_trips_every_bracketing(dims, data):
     plans = list(co.all_plans(dims))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +66,7 @@ def test_optimal_equals_brute_force_on_thousands_of_short_chains(dims):
 
 # 50 examples (up to 8 factors, 429 bracketings each): the Cormen and hourglass cases above and the
 # 3000-example run (-m slow) check the same equality
-@settings(max_examples=50)
+@fewer_examples(50)
 @given(small_dims)
 def test_optimal_equals_brute_force_plan_for_plan(dims):
     best = brute(dims)
@@ -87,7 +88,7 @@ def test_optimal_equals_numpys_dp_up_to_30_factors(dims):
 
 # 50 examples: the brute-force equality above (fwd and bwd are among the plans it minimises over) and the
 # fixed hourglass and MLP cases check it too
-@settings(max_examples=50)
+@fewer_examples(50)
 @given(small_dims)
 def test_optimal_is_no_worse_than_either_pure_mode(dims):
     best = optimal(dims).cost
@@ -95,7 +96,7 @@ def test_optimal_is_no_worse_than_either_pure_mode(dims):
 
 
 # 100 examples: the Cormen case above checks both orientations on fixed numbers
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(small_dims)
 def test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum(dims):
     rev = dims[::-1]
@@ -142,7 +143,7 @@ def test_int64_is_used_where_the_bound_proves_it_safe():
 
 
 # 100 examples: test_exact_dp_beyond_int64 below checks fixed big dims against brute force
-@settings(max_examples=100)
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 10**9), min_size=3, max_size=7))
 def test_big_dims_exact_against_brute(dims):
     assert optimal(dims).cost == brute(dims).cost
