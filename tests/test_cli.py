@@ -1,10 +1,9 @@
 """The command line: reports, formats, and one-line errors with exit status 2."""
 
 import json
-import subprocess
-import sys
 
 import pytest
+from cli_processes import run_cli_together
 
 from chainopt.cli import main, parse_dims
 
@@ -67,16 +66,26 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert err.count("\n") == 1 and message in err and err.startswith("chainopt")
 
 
-@pytest.mark.parametrize("argv", [["cost", "3", "0"], ["cost", "3", "4", "-s", "nope"], ["nope"]])
-def test_subprocess_exit_status_2_and_no_traceback(argv):
-    proc = subprocess.run([sys.executable, "-m", "chainopt", *argv], capture_output=True, text=True)
+BAD_ARGVS = [["cost", "3", "0"], ["cost", "3", "4", "-s", "nope"], ["nope"]]
+
+
+@pytest.fixture(scope="module")
+def processes():
+    """This module's real processes (the bad inputs, then no arguments), started together; by argv."""
+    argvs = [*BAD_ARGVS, []]
+    return {tuple(a): p for a, p in zip(argvs, run_cli_together([(a, None) for a in argvs]))}
+
+
+@pytest.mark.parametrize("argv", BAD_ARGVS)
+def test_subprocess_exit_status_2_and_no_traceback(argv, processes):
+    proc = processes[tuple(argv)]
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert proc.stdout == ""
 
 
-def test_python_dash_m_runs_the_default_report():
-    proc = subprocess.run([sys.executable, "-m", "chainopt"], capture_output=True, text=True)
+def test_python_dash_m_runs_the_default_report(processes):
+    proc = processes[()]
     assert proc.returncode == 0 and "optimal plan:" in proc.stdout
 
 

@@ -9,11 +9,10 @@ overlaps and durations directly.
 import csv
 import io
 import json
-import subprocess
-import sys
 from fractions import Fraction
 
 import pytest
+from cli_processes import run_cli_together
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -289,17 +288,27 @@ def test_cli_bad_files_are_one_line(capsys, tmp_path):
         assert status == 2 and out == "" and err.count("\n") == 1 and message in err
 
 
-@pytest.mark.parametrize("argv", [["784", "512", "10"], ["cost", "--factors", "/no/such/file"],
-                                  ["cost", "--dims-file", "-", "--machines", "x"]])
-def test_cli_subprocess_bad_input_exit_2_one_line_no_traceback(argv):
-    proc = subprocess.run([sys.executable, "-m", "chainopt", *argv], capture_output=True, text=True, input="3 4\n")
+BAD_ARGVS = [["784", "512", "10"], ["cost", "--factors", "/no/such/file"],
+             ["cost", "--dims-file", "-", "--machines", "x"]]
+STDIN_ARGV = ["cost", "--dims-file", "-", "-f", "csv"]
+
+
+@pytest.fixture(scope="module")
+def processes():
+    """This module's real processes (the bad inputs, then dims on standard input), started together; by argv."""
+    runs = [*((a, "3 4\n") for a in BAD_ARGVS), (STDIN_ARGV, "10,100\n5 50\n")]
+    return {tuple(a): p for (a, _), p in zip(runs, run_cli_together(runs))}
+
+
+@pytest.mark.parametrize("argv", BAD_ARGVS)
+def test_cli_subprocess_bad_input_exit_2_one_line_no_traceback(argv, processes):
+    proc = processes[tuple(argv)]
     assert proc.returncode == 2 and proc.stdout == ""
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
-def test_cli_subprocess_dims_from_standard_input():
-    proc = subprocess.run([sys.executable, "-m", "chainopt", "cost", "--dims-file", "-", "-f", "csv"],
-                          capture_output=True, text=True, input="10,100\n5 50\n")
+def test_cli_subprocess_dims_from_standard_input(processes):
+    proc = processes[tuple(STDIN_ARGV)]
     assert proc.returncode == 0 and proc.stderr == ""
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert [int(r["cost"]) for r in rows] == [7500, 75000, 7500] and rows[0]["chain"] == "10,100,5,50"

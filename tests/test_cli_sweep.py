@@ -4,12 +4,11 @@ import csv
 import io
 import json
 import math
-import subprocess
-import sys
 import tracemalloc
 
 import numpy as np
 import pytest
+from cli_processes import run_cli_together
 
 import chainopt as co
 from chainopt.autodiff.layered import MAX_SWEEP_MADDS, chain_sweep_needs, layered_function
@@ -190,12 +189,10 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
 
 
 def test_subprocess_sweep_and_refusal():
-    ok = subprocess.run([sys.executable, "-m", "chainopt", "sweep", "notes2", "--at", "x=1.5"],
-                        capture_output=True, text=True, timeout=60, check=False)
-    assert ok.returncode == 0 and "df/dx = -1.34250084076" in ok.stdout
     hack = "__import__('os').system('echo hacked')"
-    bad = subprocess.run([sys.executable, "-m", "chainopt", "sweep", hack, "--at", "x=1"],
-                         capture_output=True, text=True, timeout=60, check=False)
+    ok, bad = run_cli_together([(["sweep", "notes2", "--at", "x=1.5"], None), (["sweep", hack, "--at", "x=1"], None)],
+                               timeout=60)
+    assert ok.returncode == 0 and "df/dx = -1.34250084076" in ok.stdout
     assert bad.returncode == 2 and bad.stdout == "" and "hacked" not in bad.stdout
     assert bad.stderr.count("\n") == 1 and "attribute access is not allowed" in bad.stderr
 

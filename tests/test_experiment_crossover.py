@@ -4,6 +4,7 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
+from fewer_examples import fewer_examples
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,9 @@ from chainopt.cli import main as cli_main
 from chainopt.experiments import crossover
 
 
+# 100 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
+# test's predicted grid check the same sign change on fixed numbers
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
 def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data):
     cross = crossover.predicted_crossover(interior, n_out)
@@ -32,8 +36,10 @@ def test_uniform_interior_crosses_at_n_in_equal_n_out():
         assert crossover.predicted_crossover((256, 256, 256), n_out) == Fraction(n_out)
 
 
-def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
-    # a small measured grid and short measurements: a smoke test, not a measurement
+def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypatch):
+    # a small measured grid, two measured interiors (widening, the widest, is not timed) and short
+    # measurements: a smoke test, not a measurement; the predicted grid keeps every interior
+    monkeypatch.setattr(crossover, "MEASURED_INTERIORS", ("uniform", "bottleneck"))
     result = crossover.main(tmp_path, quick=True, measured_grid=(1, 16), min_time=0.002)
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {
@@ -54,6 +60,7 @@ def test_quick_main_writes_everything_and_locates_crossovers(tmp_path):
     assert result["best_saving"]["interior"] == "bottleneck" and result["best_saving"]["saving"] > 5
     measured = pd.read_csv(tmp_path / "crossover_measured.csv")
     assert set(measured["strategy"]) == {"fwd", "bwd", "optimal"}
+    assert set(measured["interior"]) == {"uniform", "bottleneck"}
     assert (measured["median_s"] > 0).all() and (measured["repeats"] == 3).all()
     assert sorted(set(measured["n_in"])) == [1, 16]
     assert (measured["median_low_s"] <= measured["median_s"]).all()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -147,10 +148,10 @@ def check_schedule(fs, nodes, ops, machines, memory_limit=None):
 # --------------------------------------------------------------------------- reference data
 
 
-def test_dp_reproduces_every_reference_makespan():
-    """All 303 chains, every machine count (2.., 'unlimited'): the DP's makespan and schedule."""
+def _dp_against_reference(rows):
+    """The DP's makespan and schedule on ``rows``, every machine count (2.., 'unlimited'): counts per count."""
     matched, total = Counter(), Counter()
-    for row in stce_rows():
+    for row in rows:
         fs = factors_of(row["jacobians"])
         for entry in row["scheduled"]:
             machines = machines_of(entry)
@@ -160,6 +161,21 @@ def test_dp_reproduces_every_reference_makespan():
             ops = schedule(fs, nodes, machines)
             assert check_schedule(fs, nodes, ops, machines) == value
     assert matched == total
+    return total
+
+
+def test_dp_reproduces_the_reference_makespans_on_a_subset():
+    """The three worked examples and every 5th batch chain (63 of 303), every machine count; -m slow: all."""
+    rows = stce_rows()
+    batch = [r for r in rows if r["config_note"].startswith("config_batch")]
+    total = _dp_against_reference([r for r in rows if r not in batch] + batch[::5])
+    assert total == {2: 63, 3: 63, 4: 42, 5: 21, 6: 1, "unlimited": 63}
+
+
+@pytest.mark.slow
+def test_dp_reproduces_every_reference_makespan():
+    """All 303 chains, every machine count (2.., 'unlimited'): the DP's makespan and schedule."""
+    total = _dp_against_reference(stce_rows())
     assert total == {2: 303, 3: 303, 4: 202, 5: 101, 6: 1, "unlimited": 303}
 
 
@@ -346,6 +362,8 @@ def chains(max_q=5, with_flags=True):
     return build()
 
 
+# 100 examples: the 303 reference chains (test_one_machine_is_the_matrix_free_optimum) check the same optimum
+@fewer_examples(100)
 @given(chains(), st.one_of(st.none(), st.integers(0, 40)))
 def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     value, nodes = makespan_dp(fs, 1, memory_limit=memory_limit)
@@ -354,6 +372,9 @@ def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     assert check_schedule(fs, nodes, ops, 1, memory_limit) == value
 
 
+# 100 examples: the reference makespans above (63 chains by default, all 303 under -m slow) check the same
+# schedules on fixed chains, every machine count
+@fewer_examples(100)
 @given(chains(), st.one_of(st.none(), st.integers(1, 6)), st.one_of(st.none(), st.integers(0, 40)))
 def test_schedules_are_valid(fs, machines, memory_limit):
     value, nodes = makespan_dp(fs, machines, memory_limit=memory_limit)
@@ -365,6 +386,9 @@ def test_schedules_are_valid(fs, machines, memory_limit):
     assert makespan_dp(fs, None, memory_limit=memory_limit)[0] <= value
 
 
+# 60 examples: the exhaustive enumerations below (tiny chains, four reference chains) and the reference
+# makespans above check the branch and bound against independent values
+@fewer_examples(60)
 @given(chains(), st.integers(2, 4))
 def test_bnb_never_worse_than_dp(fs, machines):
     dp = makespan_dp(fs, machines)[0]
@@ -377,6 +401,8 @@ def test_bnb_never_worse_than_dp(fs, machines):
     assert value >= -(-sequential_oracle(fs) // machines)
 
 
+# 100 examples: the four reference chains below check the same equality
+@fewer_examples(100)
 @given(chains(max_q=3), st.integers(2, 3))
 def test_bnb_is_exhaustive_enumeration_on_tiny_chains(fs, machines):
     assert makespan_bnb(fs, machines)[0] == exhaustive_makespan(fs, machines)

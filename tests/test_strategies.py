@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +64,9 @@ def test_optimal_equals_brute_force_on_thousands_of_short_chains(dims):
     assert optimal(dims) == brute(dims)
 
 
+# 50 examples (up to 8 factors, 429 bracketings each): the Cormen and hourglass cases above and the
+# 3000-example run (-m slow) check the same equality
+@fewer_examples(50)
 @given(small_dims)
 def test_optimal_equals_brute_force_plan_for_plan(dims):
     best = brute(dims)
@@ -82,12 +86,17 @@ def test_optimal_equals_numpys_dp_up_to_30_factors(dims):
     assert n - 1 - top == int(splits[0, n - 1]) + 1
 
 
+# 50 examples: the brute-force equality above (fwd and bwd are among the plans it minimises over) and the
+# fixed hourglass and MLP cases check it too
+@fewer_examples(50)
 @given(small_dims)
 def test_optimal_is_no_worse_than_either_pure_mode(dims):
     best = optimal(dims).cost
     assert best <= co.fwd_cost(dims) and best <= co.bwd_cost(dims)
 
 
+# 100 examples: the Cormen case above checks both orientations on fixed numbers
+@fewer_examples(100)
 @given(small_dims)
 def test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum(dims):
     rev = dims[::-1]
@@ -133,6 +142,8 @@ def test_int64_is_used_where_the_bound_proves_it_safe():
     assert cost.dtype == np.int64
 
 
+# 100 examples: test_exact_dp_beyond_int64 below checks fixed big dims against brute force
+@fewer_examples(100)
 @given(st.lists(st.integers(1, 10**9), min_size=3, max_size=7))
 def test_big_dims_exact_against_brute(dims):
     assert optimal(dims).cost == brute(dims).cost
