@@ -9,12 +9,14 @@ import datetime as _dt
 import os
 import platform
 import subprocess
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 __all__ = ["machine_info", "blas_info", "machine_lines", "source_commit"]
 
 
+@cache  # the same for the whole process; reports ask many times
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -22,6 +24,7 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+@cache  # the same for the whole process; reports ask many times
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -72,6 +75,7 @@ def blas_info() -> dict:
     return {"blas": name, "blas_threads": threads}
 
 
+@cache  # the same for the whole process; reports ask many times
 def source_commit() -> str:
     """The git commit of the chainopt source that is running, ``'+ changes'`` if it has uncommitted ones.
 
