@@ -13,8 +13,8 @@ def test_a_forward_plan_reads_each_weight_for_the_value_and_the_tangent_back_to_
     net = mlp([1, 20, 40, 60, 80], activation="tanh", seed=0)
     lines = _lines(net, "fwd")
     for k in (2, 4):  # the hidden dense layers: their value, then the tangent block through the same weight
-        value = lines.index(f"x = W{k}.dot(x) + L[{k}].b")
-        assert lines[value + 1].startswith("t") and f"= W{k}.dot(t" in lines[value + 1]
+        value = lines.index(f"x = W{k} @ x + L[{k}].b")
+        assert lines[value + 1].startswith("t") and f"= W{k} @ t" in lines[value + 1]
     x = np.random.default_rng(1).uniform(-1, 1, 1)
     A = net.jacobians(x)
     np.testing.assert_allclose(net.jacobian(x, "fwd"), A[6] @ A[5] @ A[4] @ A[3] @ A[2] @ A[1] @ A[0], rtol=1e-12)
@@ -24,8 +24,8 @@ def test_the_dense_layers_after_the_last_nonlinear_one_are_never_evaluated():
     net = mlp([5, 4, 3, 2], activation="tanh", seed=0)  # ends Dense(3 -> 2) after the last tanh
     for strategy in ("fwd", "bwd", "optimal", "preaccumulate"):
         lines = _lines(net, strategy)
-        assert not any(line.startswith("x = W4.dot(x)") for line in lines), strategy
-        assert any(line.startswith("x = W2.dot(x)") for line in lines), strategy
+        assert not any(line.startswith("x = W4 @ x") for line in lines), strategy
+        assert any(line.startswith("x = W2 @ x") for line in lines), strategy
 
 
 def test_a_linear_network_runs_no_forward_pass_and_ignores_the_point():

@@ -61,7 +61,7 @@ def _run(plan: Plan, arrays: list[np.ndarray]) -> np.ndarray:
     for lo, mid, hi in plan.splits:
         right = live.pop(lo) if lo < mid else arrays[lo]
         left = live.pop(mid + 1) if mid + 1 < hi else arrays[hi]
-        live[lo] = left.dot(right)  # the product @ computes, with less dispatch per call (0.5 us, not 1.2)
+        live[lo] = left @ right
         del left, right
     if not live:  # one factor: the Jacobian is A_1 itself
         return arrays[0].copy()

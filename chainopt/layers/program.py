@@ -5,7 +5,7 @@ whole forward pass and checks every answer's shape; a network's plan is
 fixed (its sizes and layer kinds never change) and its layers' answers are
 right by construction. :func:`compile_plan` therefore writes, once per plan,
 the function a person would write by hand for it: one numpy expression per
-operation (``t3 = t2.dot(W4)``, ``t4 = d5[:, None] * t3``), each intermediate
+operation (``t3 = t2 @ W4``, ``t4 = d5[:, None] * t3``), each intermediate
 deleted once consumed, as run_plan does, **and the forward pass interleaved
 with the plan**. The code is generated from the plan's integers and the
 layer kinds only, never from data. The tests check that it agrees with
@@ -49,7 +49,7 @@ def _expression(op: str, lo: int, mid: int, hi: int, operands: list[str], diag: 
         rd, ld = diag(lo, mid), diag(mid + 1, hi)
         if ld and not rd:
             return f"{left}[:, None] * {right}"
-        return f"{left} * {right}" if (ld or rd) else f"{left}.dot({right})"
+        return f"{left} * {right}" if (ld or rd) else f"{left} @ {right}"
     if op == "TAN":  # F'_hi @ inner
         (inner,) = operands
         kind = kinds[hi]
@@ -57,7 +57,7 @@ def _expression(op: str, lo: int, mid: int, hi: int, operands: list[str], diag: 
             return f"d{hi} * {inner}"
         if diag(lo, hi - 1):
             return f"W{hi} * {inner}" if kind == "dense" else f"m{hi}.tangent(np.diag({inner}))"
-        return {"dense": f"W{hi}.dot({inner})", "diagonal": f"d{hi}[:, None] * {inner}"}.get(
+        return {"dense": f"W{hi} @ {inner}", "diagonal": f"d{hi}[:, None] * {inner}"}.get(
             kind, f"m{hi}.tangent({inner})")
     if op == "ADJ":  # outer @ F'_lo
         (outer,) = operands
@@ -66,7 +66,7 @@ def _expression(op: str, lo: int, mid: int, hi: int, operands: list[str], diag: 
             return f"{outer} * d{lo}"
         if diag(lo + 1, hi):
             return f"{outer}[:, None] * W{lo}" if kind == "dense" else f"m{lo}.adjoint(np.diag({outer}))"
-        return {"dense": f"{outer}.dot(W{lo})", "diagonal": f"{outer} * d{lo}"}.get(kind, f"m{lo}.adjoint({outer})")
+        return {"dense": f"{outer} @ W{lo}", "diagonal": f"{outer} * d{lo}"}.get(kind, f"m{lo}.adjoint({outer})")
     return f"d{lo}" if kinds[lo] == "diagonal" else f"m{lo}.jacobian()"  # ACC: d (1-D), or the formed Jacobian
 
 
@@ -82,7 +82,7 @@ def _touched(op: str, lo: int, mid: int, hi: int, leaves: list[int]) -> int:
 def _forward(k: int, kind: str, last: int) -> list[str]:
     """The forward pass through layer ``k``: its value (unless no later layer needs it) and what its Jacobian keeps."""
     if kind == "dense":
-        return [f"    x = W{k}.dot(x) + L[{k}].b"]
+        return [f"    x = W{k} @ x + L[{k}].b"]
     if kind == "diagonal":
         value = [f"    x = y{k}"] if k < last else []
         return [f"    y{k} = L[{k}].activation.f(x)", f"    d{k} = L[{k}].activation.derivative(x, y{k})", *value]
@@ -108,11 +108,11 @@ def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
     def program(L, x):
         W0 = L[0].W
         W2 = L[2].W
-        x = W0.dot(x) + L[0].b
+        x = W0 @ x + L[0].b
         y1 = L[1].activation.f(x)
         d1 = L[1].activation.derivative(x, y1)
         t0 = W2 * d1
-        t1 = t0.dot(W0)
+        t1 = t0 @ W0
         del t0
         return t1
     """
