@@ -211,46 +211,40 @@ def analyse(stages, x, *, costs: str = "flops", seed: int = 0):
         kind = given_kind(stage.fn, current) if stage.diagonal is not False else None
         if kind is not None and (kind[0] == "diagonal" or stage.diagonal is None):
             factor, source = _given_factor(kind, n_in, n_out)
-            out_shapes = [leaf.shape for leaf in pytree.tree_leaves(out)]
-            infos.append(StageInfo(stage.label, shape_text(in_shapes), shape_text(out_shapes), factor, source))
-            flats.append(g)
-            inputs.append(v)
-            kinds.append(kind)
-            v, current = y, out
-            continue
-        kind = None
-        _, vjp = tf.vjp(g, v)
-        if costs == "time":
-            t_block = torch.ones(n_in, min(n_in, 64), dtype=dtype)
-            a_block = torch.ones(min(n_out, 64), n_out, dtype=dtype)
-            tangent = time_madds(median_seconds(lambda: _tan(g, v, t_block)) / t_block.shape[1], per_madd)
-            adjoint = time_madds(median_seconds(lambda: _adj(vjp, a_block)) / a_block.shape[0], per_madd)
-            source = "time"
         else:
-            tangent = _marginal(lambda b: _tan(g, v, b), lambda c: torch.ones(n_in, c, dtype=dtype))
-            adjoint = _marginal(lambda b: _adj(vjp, b), lambda c: torch.ones(c, n_out, dtype=dtype))
-            source = "flops"
-            if tangent == 0 and adjoint == 0:
-                tangent, adjoint, source = n_out, n_in, "counted"
-        diagonal = stage.diagonal
-        if diagonal is None:
-            diagonal = n_in == n_out and _probe(g, v, gen)
-            source += " + diagonal (detected)" if diagonal else ""
-        elif diagonal:
-            if n_in != n_out:
-                raise ChainoptError(f"stage {k} ({stage.label}) is declared diagonal but maps {n_in} numbers "
-                                    f"to {n_out}")
-            if not _probe(g, v, gen):
-                raise ChainoptError(f"stage {k} ({stage.label}) is declared elementwise, but its Jacobian at this "
-                                    "point is not diagonal (a probe with random directions); drop the declaration")
-            source += " + diagonal (declared)"
-        factor = Factor(n_in=n_in, n_out=n_out, tangent=tangent, adjoint=adjoint, tape=_tape(g, v),
-                        diagonal=diagonal)
+            kind = None
+            _, vjp = tf.vjp(g, v)
+            if costs == "time":
+                t_block = torch.ones(n_in, min(n_in, 64), dtype=dtype)
+                a_block = torch.ones(min(n_out, 64), n_out, dtype=dtype)
+                tangent = time_madds(median_seconds(lambda: _tan(g, v, t_block)) / t_block.shape[1], per_madd)
+                adjoint = time_madds(median_seconds(lambda: _adj(vjp, a_block)) / a_block.shape[0], per_madd)
+                source = "time"
+            else:
+                tangent = _marginal(lambda b: _tan(g, v, b), lambda c: torch.ones(n_in, c, dtype=dtype))
+                adjoint = _marginal(lambda b: _adj(vjp, b), lambda c: torch.ones(c, n_out, dtype=dtype))
+                source = "flops"
+                if tangent == 0 and adjoint == 0:
+                    tangent, adjoint, source = n_out, n_in, "counted"
+            diagonal = stage.diagonal
+            if diagonal is None:
+                diagonal = n_in == n_out and _probe(g, v, gen)
+                source += " + diagonal (detected)" if diagonal else ""
+            elif diagonal:
+                if n_in != n_out:
+                    raise ChainoptError(f"stage {k} ({stage.label}) is declared diagonal but maps {n_in} numbers "
+                                        f"to {n_out}")
+                if not _probe(g, v, gen):
+                    raise ChainoptError(f"stage {k} ({stage.label}) is declared elementwise, but its Jacobian at this "
+                                        "point is not diagonal (a probe with random directions); drop the declaration")
+                source += " + diagonal (declared)"
+            factor = Factor(n_in=n_in, n_out=n_out, tangent=tangent, adjoint=adjoint, tape=_tape(g, v),
+                            diagonal=diagonal)
         out_shapes = [leaf.shape for leaf in pytree.tree_leaves(out)]
         infos.append(StageInfo(stage.label, shape_text(in_shapes), shape_text(out_shapes), factor, source))
         flats.append(g)
         inputs.append(v)
-        kinds.append(None)
+        kinds.append(kind)
         v, current = y, out
     return flats, inputs, infos, kinds
 
