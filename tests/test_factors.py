@@ -245,11 +245,11 @@ def test_read_errors_name_the_line(text, error, words, tmp_path):
 
 
 def test_read_missing_file_and_bad_source(tmp_path):
-    with pytest.raises(DimensionError, match="cannot read the factors file .*nope.csv.*No such file"):
+    with pytest.raises(ChainoptError, match="cannot read the factors file .*nope.csv.*No such file"):
         read_factors(tmp_path / "nope.csv")
-    with pytest.raises(DimensionError, match="cannot read the factors file 'no/such/file'"):
+    with pytest.raises(ChainoptError, match="cannot read the factors file 'no/such/file'"):
         read_factors("no/such/file")
-    with pytest.raises(DimensionError, match="cannot read the factors file"):  # a folder
+    with pytest.raises(ChainoptError, match="cannot read the factors file"):  # a folder
         read_factors(tmp_path)
     with pytest.raises(DimensionError, match="path or text"):
         read_factors(42)

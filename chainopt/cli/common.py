@@ -83,6 +83,9 @@ def parse_dims(words: list[str]) -> list[int]:
     >>> parse_dims(["784,", "512 256", "10"])
     [784, 512, 256, 10]
     """
+    if any(not word.strip() for word in words):
+        raise ChainoptError("empty dim: an empty argument ('') where a whole number was expected; give positive "
+                            "integers, input first, e.g. 784 512 256 10 1")
     joined = " ".join(words)
     if _PLAIN_DIMS.fullmatch(joined):
         return [_to_int(part) for part in joined.replace(",", " ").split()]

@@ -27,7 +27,7 @@ from chainopt.report.cost import cost_report
 #: The built-in chains ``chainopt`` reports on when run with no arguments.
 DEFAULT_CHAINS = (
     ("MNIST MLP gradient: 784 -> 512 -> 256 -> 10 -> scalar loss", (784, 512, 256, 10, 1)),
-    ("hourglass: wide ends, a 10-wide waist", (100, 1000, 10, 1000, 100)),
+    ("bottleneck-middle: a 10-wide waist between 1000-wide layers", (100, 1000, 10, 1000, 100)),
 )
 
 #: The network kinds ``--network`` builds.

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from chainopt.core.chain import Chain
-from chainopt.errors import DimensionError, ShapeError
+from chainopt.errors import ChainoptError, DimensionError, ShapeError
 
 __all__ = ["FACTOR_FIELDS", "Factor", "as_factors", "read_factors"]
 
@@ -350,7 +350,8 @@ def read_factors(source) -> tuple[Factor, ...]:
     DimensionError, ShapeError
         Malformed content; the message names the line (the item, for JSON)
         and the value.
-        A path that does not exist.
+    ChainoptError
+        A file that cannot be read (it does not exist, or is not readable).
 
     Examples
     --------
@@ -369,7 +370,7 @@ def read_factors(source) -> tuple[Factor, ...]:
         try:
             text = path.read_text()
         except OSError as exc:
-            raise DimensionError(f"cannot read the factors file {str(path)!r}: {exc.strerror or exc}") from None
+            raise ChainoptError(f"cannot read the factors file {str(path)!r}: {exc.strerror or exc}") from None
         origin = f"{path}: "
         kind = {".csv": "csv", ".json": "json"}.get(path.suffix.lower())
     else:

@@ -225,7 +225,8 @@ def makespan_section(parallel: Plan, one_machine_cost: int, *, max_rows: int | N
         ("machines", "unlimited" if machines is None else f"{machines:,}"),
         ("makespan", f"{parallel.makespan:,} multiply-adds on {on} (total work {parallel.cost:,})"),
         ("makespan plan", _short_plan(parallel)),
-        ("speed-up over 1 machine", f"{speedup:,.2f}x (1 machine: {one_machine_cost:,})"),
+        ("speed-up over 1 machine", f"{speedup:,.2f}x (1 machine: {one_machine_cost:,})" if parallel.makespan
+         else "none: there is no work to share (1 machine: 0)"),
     ]
     rows = _schedule_rows(parallel)
     shown = rows if max_rows is None else rows[:max_rows]

@@ -64,6 +64,18 @@ __all__ = [
 ]
 
 
+def _problem(chain, memory_limit):
+    """``(chain, factors, memory_limit)``: the problem, the limit checked (its value, and tapes to limit)."""
+    chain, factors = as_problem(chain)
+    memory_limit = generalized._check_limit(memory_limit)
+    if memory_limit is not None and factors is None:
+        raise ChainoptError(
+            f"memory_limit={memory_limit} limits tapes, and plain dims have none (they are formed Jacobians, "
+            "whose plans run no adjoint); give factors with tapes (chainopt.Factor, or a network's factors())"
+        )
+    return chain, factors, memory_limit
+
+
 def fwd(chain, *, memory_limit: int | None = None) -> Plan:
     """Forward mode: from the input side; on factors, the global tangent sweep.
 
@@ -72,7 +84,7 @@ def fwd(chain, *, memory_limit: int | None = None) -> Plan:
     >>> str(fwd([2, 3, 4, 5, 6]))
     'A4 (A3 (A2 A1))'
     """
-    chain, factors = as_problem(chain)
+    chain, factors, memory_limit = _problem(chain, memory_limit)
     if factors is None:
         return pure.fwd(chain)
     return Plan.from_nodes(factors, sweeps.global_tangent(factors, memory_limit)[1], memory_limit=memory_limit,
@@ -87,7 +99,7 @@ def bwd(chain, *, memory_limit: int | None = None) -> Plan:
     >>> str(bwd([2, 3, 4, 5, 6]))
     '((A4 A3) A2) A1'
     """
-    chain, factors = as_problem(chain)
+    chain, factors, memory_limit = _problem(chain, memory_limit)
     if factors is None:
         return pure.bwd(chain)
     return Plan.from_nodes(factors, sweeps.global_adjoint(factors, memory_limit)[1], memory_limit=memory_limit,
@@ -113,7 +125,7 @@ def optimal(chain, *, memory_limit: int | None = None, machines: int | None = 1,
     >>> str(p), p.cost
     ('(A3 F2) F1', 23310)
     """
-    chain, factors = as_problem(chain)
+    chain, factors, memory_limit = _problem(chain, memory_limit)
     if machines != 1:
         factors = factors if factors is not None else as_factors(chain.dims)
         _, nodes = makespan.makespan_dp(factors, machines, memory_limit=memory_limit)
@@ -157,7 +169,7 @@ def preaccumulate(chain, *, memory_limit: int | None = None, budget: int | None 
     >>> str(p), p.cost
     ('A2 A1', 656)
     """
-    chain, factors = as_problem(chain)
+    chain, factors, memory_limit = _problem(chain, memory_limit)
     if factors is None:  # formed Jacobians: preaccumulation is free, so this is the optimum
         return optimal(chain, budget=budget)
     _, nodes = generalized.preaccumulate(factors, memory_limit, budget=budget)
