@@ -47,7 +47,7 @@ from chainopt.bench.harness import autorange, time_interleaved
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.experiments.bench_shapes import SHAPES  # the issue's six shapes, as tanh MLPs here
-from chainopt.experiments.kernels import kernel_rows
+from chainopt.experiments.kernels import kernel_rows, peer_import, peer_warnings_silenced, product_calls
 from chainopt.layers import Dense, from_weights, mlp
 from chainopt.report.render import markdown_table
 
@@ -122,34 +122,8 @@ def predicted_madds(widths) -> dict[str, int]:
     return {"jacfwd": widths[0] * per_direction, "jacrev": widths[-1] * per_direction}
 
 
-@contextmanager
-def _peer_deprecations_silenced():
-    """Peers' own DeprecationWarnings silenced (only those, only inside).
-
-    ``import torch`` and ``torch.func``'s first call warn that
-    ``torch.jit.script`` (which torch uses itself) is deprecated; that is
-    torch's business, not this benchmark's.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
-
-
-def _import(name: str):
-    """``import name``, or ``None`` if it is not installed (peers' deprecation warnings silenced)."""
-    import importlib
-
-    with _peer_deprecations_silenced():
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            return None
-
-
 def _jax_methods(params, x, notes):
-    jax = _import("jax")
+    jax = peer_import("jax")
     if jax is None:
         notes.append('JAX is not installed: its rows are skipped (pip install "chainopt[peers]")')
         return {}, {}
@@ -175,7 +149,7 @@ def _jax_methods(params, x, notes):
 
 
 def _torch_methods(params, x, notes):
-    torch = _import("torch")
+    torch = peer_import("torch")
     if torch is None:
         notes.append('PyTorch is not installed: its rows are skipped (pip install "chainopt[peers]")')
         return {}, {}
@@ -193,7 +167,7 @@ def _torch_methods(params, x, notes):
     for name, transform in (("torch.func.jacfwd", torch.func.jacfwd), ("torch.func.jacrev", torch.func.jacrev)):
         g = transform(f, argnums=1)
         start = time.perf_counter()
-        with _peer_deprecations_silenced():
+        with peer_warnings_silenced():
             g(tparams, tx)
         first[name] = time.perf_counter() - start
         methods[name] = (lambda g=g: g(tparams, tx))
@@ -221,18 +195,7 @@ def _as_numpy(result) -> np.ndarray:
 def matmul_rates(size: int, repeats: int = 3, peers=("jax", "torch")) -> dict[str, float]:
     """GFLOP/s of one ``size x size`` float64 product in numpy and in each installed peer (best of ``repeats``)."""
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
-    calls = {"numpy": lambda: a @ b}
-    jax = _import("jax") if "jax" in peers else None
-    torch = _import("torch") if "torch" in peers else None
-    if jax is not None:
-        jax.config.update("jax_enable_x64", True)
-        ja, jb = jax.numpy.asarray(a), jax.numpy.asarray(b)
-        mm = jax.jit(jax.numpy.matmul)
-        calls["jax"] = lambda: mm(ja, jb).block_until_ready()
-    if torch is not None:
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        calls["torch"] = lambda: ta @ tb
+    calls = product_calls(rng.standard_normal((size, size)), rng.standard_normal((size, size)), peers)
     times = time_interleaved(calls, repeats=repeats, warmup=1, prime=False)
     return {name: 2 * size**3 / min(ts) / 1e9 for name, ts in times.items()}
 

@@ -12,14 +12,17 @@ whatever cores the caller pinned, so a report can show where the time goes.
 
 from __future__ import annotations
 
+import importlib
 import statistics
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
 from chainopt.bench.harness import autorange, time_interleaved
 from chainopt.core.plan import Plan
 
-__all__ = ["costliest_product", "kernel_rows"]
+__all__ = ["costliest_product", "kernel_rows", "peer_import", "peer_warnings_silenced", "product_calls"]
 
 
 def costliest_product(plan: Plan) -> tuple[int, int, int] | None:
@@ -48,17 +51,34 @@ def costliest_product(plan: Plan) -> tuple[int, int, int] | None:
     return shape
 
 
-def _calls(m: int, k: int, n: int, peers, seed: int) -> dict:
-    """``{library: call}`` for one ``(m x k) @ (k x n)`` float64 product in numpy and each installed peer."""
-    import importlib
+@contextmanager
+def peer_warnings_silenced():
+    """Peers' own DeprecationWarnings silenced (only those, only inside).
 
-    rng = np.random.default_rng(seed)
-    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    ``import torch`` and ``torch.func``'s first call warn that
+    ``torch.jit.script`` (which torch uses itself) is deprecated; that is
+    torch's business, not a benchmark's.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def peer_import(name: str):
+    """``import name``, or ``None`` if it is not installed (the peer's DeprecationWarnings silenced)."""
+    with peer_warnings_silenced():
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            return None
+
+
+def product_calls(a: np.ndarray, b: np.ndarray, peers=("jax", "torch")) -> dict:
+    """``{library: call}``: the product ``a @ b`` in numpy and in each installed peer (``jit`` in JAX, float64)."""
     calls = {"numpy": lambda: a @ b}
     for peer in peers:
-        try:
-            module = importlib.import_module(peer)
-        except ImportError:
+        module = peer_import(peer)
+        if module is None:
             continue
         if peer == "jax":
             module.config.update("jax_enable_x64", True)
@@ -85,7 +105,8 @@ def kernel_rows(plans: dict[str, Plan], *, peers=("jax", "torch"), repeats: int 
         if dims is None:
             continue
         m, k, n = dims
-        calls = _calls(m, k, n, peers, seed)
+        rng = np.random.default_rng(seed)
+        calls = product_calls(rng.standard_normal((m, k)), rng.standard_normal((k, n)), peers)
         times = time_interleaved(calls, repeats=repeats, warmup=1, number=autorange(calls, min_time))
         medians = {name: statistics.median(ts) for name, ts in times.items()}
         others = [t for name, t in medians.items() if name != "numpy"]

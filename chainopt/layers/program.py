@@ -120,25 +120,21 @@ def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
     last = max((k for k, kind in enumerate(kinds) if kind != "dense"), default=-1)  # the pass stops after it
     names: dict[tuple[int, int], str] = {}
     body: list[str] = []
-    done, weights = -1, set()
+    done = -1
     for i, (op, lo, mid, hi) in enumerate(plan.operations):
         ranges = operands_of(op, lo, mid, hi)
         leaves = [r[0] for r in ranges if r not in names]
         operands = [names.pop(r, None) or f"W{r[0]}" for r in ranges]
-        weights.update(leaves)
-        weights.update(k for k in (hi, lo) if kinds[k] == "dense" and op in ("TAN", "ADJ"))
         for k in range(done + 1, min(_touched(op, lo, mid, hi, leaves), last) + 1):
             body += _forward(k, kinds[k], last)
-            weights.update([k] if kinds[k] == "dense" else [])
             done = k
         body.append(f"    t{i} = {_expression(op, lo, mid, hi, operands, diag, kinds)}")
         consumed = [name for name in operands if name.startswith("t")]
         if consumed:
             body.append(f"    del {', '.join(consumed)}")
         names[(lo, hi)] = f"t{i}"
-    if not names:
-        weights.add(0)
-    lines = ["def program(L, x):", *(f"    W{k} = L[{k}].W" for k in sorted(weights)), *body,
+    weights = [f"    W{k} = L[{k}].W" for k, kind in enumerate(kinds) if kind == "dense"]  # every dense weight, named
+    lines = ["def program(L, x):", *weights, *body,
              f"    return {names.popitem()[1] if names else 'W0'}"]
     source = "\n".join(lines)
     namespace: dict = {"np": np}
