@@ -17,6 +17,7 @@ from functools import lru_cache
 from chainopt.core.chain import Chain
 from chainopt.core.plan import Plan
 from chainopt.core.strategies import plan as make_plan
+from chainopt.execution.compiled import compiled_cache_clear
 
 __all__ = ["cached_plan", "plan_cache_clear", "plan_cache_info", "PLAN_CACHE_SIZE"]
 
@@ -55,8 +56,9 @@ def cached_plan(dims, strategy: str = "optimal", **options) -> Plan:
 
 
 def plan_cache_clear() -> None:
-    """Forget every cached plan."""
+    """Forget every cached plan, and the functions compiled from them for the one-call API."""
     _plan.cache_clear()
+    compiled_cache_clear()
 
 
 def plan_cache_info():

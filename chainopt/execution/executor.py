@@ -30,6 +30,7 @@ from chainopt.core.strategies import STRATEGIES, get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
 from chainopt.execution.budget import BUDGET_FLOOR, as_budget, check_memory
 from chainopt.execution.cache import cached_plan
+from chainopt.execution.compiled import array_signature, by_plan, by_strategy, remember
 from chainopt.execution.generalized import execute_generalized
 from chainopt.execution.validate import check_jacobians, check_result_finite, plain_arrays, written_order
 
@@ -130,6 +131,13 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
             f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} "
             f"{_short(plan)}; to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
         )
+    if budget is None and scheduler is None and (type(mats) is list or type(mats) is tuple):
+        try:  # the fast path: these very shapes, dtypes and plan were checked and compiled before
+            entry = by_plan.get((id(plan), check_finite, *map(array_signature, mats)))
+        except (AttributeError, TypeError):  # not arrays: the full check below says what is wrong
+            entry = None
+        if entry is not None and entry[0] is plan:
+            return entry[1](mats)
     budget = None if budget is None else as_budget(budget)
     if scheduler is not None:
         return _on_dask(plan, mats, scheduler, check_finite)
@@ -137,6 +145,8 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
         return execute_generalized(plan, mats, check_finite=check_finite, budget=budget)
     plain = plain_arrays(mats)
     if plain is not None and plain[0] == plan.chain.dims:
+        if budget is None and (run := remember(plan, plain[1], check_finite, budget_floor=BUDGET_FLOOR)):
+            return run(plain[1])
         return _execute_arrays(plan, plain[1], check_finite, budget)
     arrays = check_jacobians(plan.chain, mats, check_finite=check_finite)  # converts, and names what is wrong
     return _execute_arrays(plan, arrays, False, budget)
@@ -241,12 +251,22 @@ def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = 
     >>> multiply(mats, "bwd")
     array([[6., 6.]])
     """
+    if type(mats) is list or type(mats) is tuple:
+        try:  # the fast path: these very shapes and dtypes were checked, planned and compiled before
+            run = by_strategy.get((strategy, check_finite, *map(array_signature, mats)))
+        except (AttributeError, TypeError):  # not arrays, or an unhashable strategy: the full path says what
+            run = None
+        if run is not None:
+            return run(mats)
     mats = list(mats)  # a generator would be used up by the shape check
     executor = get_executor(strategy)
     if executor.plan is not None:
         plain = plain_arrays(mats)
         if plain is not None:
-            return _execute_arrays(cached_plan(plain[0], executor.name), plain[1], check_finite, None)
+            plan = cached_plan(plain[0], executor.name)
+            if run := remember(plan, plain[1], check_finite, strategy=strategy, budget_floor=BUDGET_FLOOR):
+                return run(plain[1])
+            return _execute_arrays(plan, plain[1], check_finite, None)
         chain = Chain.from_jacobians(mats)
         return execute(cached_plan(chain.dims, executor.name), mats, check_finite=check_finite)
     chain = Chain.from_jacobians(mats)

@@ -10,7 +10,7 @@ import numpy as np
 from chainopt.core.chain import as_chain
 from chainopt.errors import NonFiniteError, ShapeError
 
-__all__ = ["written_order", "check_jacobians", "plain_arrays", "check_result_finite"]
+__all__ = ["written_order", "check_jacobians", "plain_arrays", "check_result_finite", "blame_nonfinite"]
 
 _KINDS = {"i": "integer", "u": "unsigned integer", "f": "floating", "c": "complex"}
 
@@ -211,6 +211,20 @@ def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndar
             return result
     if len(arrays) == 1 and _all_finite(result):
         return result
+    return blame_nonfinite(result, arrays)
+
+
+def blame_nonfinite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:
+    """Name the first factor holding a NaN or infinity; return ``result`` if every factor is finite.
+
+    The slow half of :func:`check_result_finite`, run when the quick test of
+    the result failed: the result overflowed (its factors are finite, and it
+    is returned as numpy would), or a factor is to blame.
+
+    Raises
+    ------
+    NonFiniteError
+    """
     for k, a in enumerate(arrays, start=1):
         if not _all_finite(a):
             raise NonFiniteError(f"A_{k} has {_describe_nonfinite(a)}; pass check_finite=False to let them propagate")

@@ -35,6 +35,7 @@ from chainopt.bench.result import PeakRate
 from chainopt.core.strategies import plan as make_plan
 from chainopt.errors import ResultMismatchError
 from chainopt.execution import execute
+from chainopt.execution.compiled import compile_products
 from chainopt.experiments._io import prepare, write_csv, write_markdown
 from chainopt.report.render import markdown_table
 
@@ -63,10 +64,11 @@ RIVALS = ("fwd", "bwd", "multi_dot")
 def bare_function(plan):
     """A function running ``plan``'s products as a bare sequence of ``@`` statements.
 
-    The code is generated from ``plan.splits`` (``t0 = m[1] @ m[0]`` ...), so
-    it is what a person would write by hand for this one plan: no loop, no
-    dict, no validation; each intermediate is deleted once consumed, as the
-    executor does.
+    The code is generated from ``plan.splits`` (``t0 = m[1] @ m[0]`` ...) by
+    :func:`chainopt.execution.compiled.compile_products`, so it is what a
+    person would write by hand for this one plan: no loop, no dict, no
+    validation; each intermediate is deleted once consumed, as the executor
+    does.
 
     Examples
     --------
@@ -75,23 +77,7 @@ def bare_function(plan):
     >>> f.source.splitlines()[1:]
     ['    t0 = m[2] @ m[1]', '    t1 = t0 @ m[0]', '    del t0', '    return t1']
     """
-    names: dict[tuple[int, int], str] = {}
-    lines = ["def bare(m):"]
-    for i, (lo, mid, hi) in enumerate(plan.splits):
-        right = names.pop((lo, mid), f"m[{lo}]")
-        left = names.pop((mid + 1, hi), f"m[{hi}]")
-        lines.append(f"    t{i} = {left} @ {right}")
-        done = [name for name in (left, right) if name.startswith("t")]
-        if done:
-            lines.append(f"    del {', '.join(done)}")
-        names[(lo, hi)] = f"t{i}"
-    lines.append(f"    return {names.popitem()[1] if names else 'm[0].copy()'}")
-    source = "\n".join(lines)
-    namespace: dict = {}
-    exec(compile(source, f"<bare @ calls for {plan}>", "exec"), namespace)  # generated from ints only
-    bare = namespace["bare"]
-    bare.source = source
-    return bare
+    return compile_products(plan)
 
 
 def _overhead(dims, layers, *, seed, repeats, min_time):
