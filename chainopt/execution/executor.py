@@ -82,7 +82,10 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
     product); only a non-finite result makes it look for the factor to
     blame (see :func:`check_result_finite`). Inputs are not copied. The
     result dtype follows numpy's promotion (float32 stays float32; float32
-    with float64 gives float64).
+    with float64 gives float64). A later call with the same plan object and
+    arrays of the same types, shapes and dtypes runs the plan compiled to
+    ``@`` statements at the first call, without checking again what cannot
+    have changed (:mod:`chainopt.execution.compiled`).
 
     Parameters
     ----------
@@ -241,9 +244,12 @@ def multiply(mats: Sequence, strategy: str = "optimal", *, check_finite: bool = 
     """The product ``A_{N-1} @ ... @ A_1`` of Jacobians in layer order, by a strategy's name or ``'multi_dot'``.
 
     The one-call API: plan (once per dims: plans are cached, see
-    :func:`chainopt.execution.cache.cached_plan`), then :func:`execute`. On
-    2-D float arrays it adds a few microseconds to the products (no copies;
-    finiteness checked on the result).
+    :func:`chainopt.execution.cache.cached_plan`), then :func:`execute`. The
+    first call on arrays of some types, shapes and dtypes checks everything
+    and compiles the plan to ``@`` statements; later calls with the same
+    strategy and signature run that function after one dictionary lookup (no
+    copies; finiteness checked on the result; see
+    :mod:`chainopt.execution.compiled`).
 
     Examples
     --------
