@@ -11,6 +11,7 @@ import statistics
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,9 +53,13 @@ def _result(times):
                            peak=None, machine={"cpu": "x", "cores": 1, "os": "y", "blas": "z", "blas_threads": 1})
 
 
-@settings(max_examples=25)
-@given(st.integers(2, 7).flatmap(lambda n: st.lists(st.lists(SECONDS, min_size=n, max_size=n), min_size=2,
-                                                      max_size=3)))
+COLUMNS = st.integers(2, 7).flatmap(lambda n: st.lists(st.lists(SECONDS, min_size=n, max_size=n), min_size=2,
+                                                         max_size=3))
+
+
+# 10 examples (each a benchmark summary: a bootstrap interval per time and per ratio); the twin (-m slow) runs 25
+@fewer_examples(10)
+@given(COLUMNS)
 def test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1(columns):
     times = {name: ts for name, ts in zip(("fwd", "bwd", "optimal"), columns)}
     res = _result(times)
@@ -75,6 +80,10 @@ def test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1(col
         else:
             assert low <= 1 <= high
         assert res.to_dict()["summary"][list(times).index(name)]["vs_fastest_verdict"] == row["vs_fastest_verdict"]
+
+
+test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1_thorough = slow_twin(
+    test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1, COLUMNS, max_examples=25)
 
 
 def test_a_rate_above_the_peak_is_never_printed_as_a_fraction():

@@ -1,7 +1,7 @@
 """Plans: rendering, parsing, steps, peak memory and depth."""
 
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,16 +61,23 @@ def test_plans_are_values():
     assert repr(a) == "Plan('(A4 A3) (A2 A1)', chain=Chain([100, 1000, 10, 1000, 100]))"
 
 
-# 100 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
-# fwd, bwd and hourglass renderings check the same round trip
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 9), min_size=2, max_size=8), st.data())
+plan_dims = st.lists(st.integers(1, 9), min_size=2, max_size=8)
+
+
+# 30 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
+# fwd, bwd and hourglass renderings check the same round trip; the _thorough twin (-m slow) runs 100
+@fewer_examples(30)
+@given(plan_dims, st.data())
 def test_parse_round_trips_every_bracketing(dims, data):
     plans = list(co.all_plans(dims))
     plan = data.draw(st.sampled_from(plans))
     again = Plan.parse(str(plan), dims)
     assert again == plan and str(again) == str(plan)
     assert again.cost == plan.cost
+
+
+test_parse_round_trips_every_bracketing_thorough = slow_twin(
+    test_parse_round_trips_every_bracketing, plan_dims, st.data(), max_examples=100)
 
 
 @pytest.mark.parametrize(
