@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from chainopt.bench.intervals import format_ratio
 
-
 INTERVALS = {"low": st.floats(0.5, 2.0), "width": st.floats(0.0, 0.5)}
 
 

@@ -280,8 +280,9 @@ def test_given_dense_chain_of_200_factors_matches_todays_optimal():
 
 
 # the 500-factor instance (a quarter of a second for its DP alone) runs with -m slow
-@pytest.mark.parametrize("entry", [pytest.param(r, marks=[pytest.mark.slow] if r["file"].endswith("p_500_500.1") else [])
-                                   for r in RESULTS], ids=[r["file"] for r in RESULTS])
+@pytest.mark.parametrize(
+    "entry", [pytest.param(r, marks=[pytest.mark.slow] if r["file"].endswith("/p_500_500.1") else []) for r in RESULTS],
+    ids=[r["file"] for r in RESULTS])
 def test_bundled_instances(entry):
     fs = read_factors(bundled_path(entry["file"]))
     ref = entry["gdjcpb_solve"]
