@@ -1,8 +1,10 @@
-"""Shared test set-up: a fixed hypothesis profile and the Agg backend."""
+"""Shared test set-up: a fixed hypothesis profile, the Agg backend, and short benchmark measurements on request."""
 
+import importlib
 import os
 
 import matplotlib
+import pytest
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
@@ -18,3 +20,17 @@ settings.register_profile(
 )
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=5000)
 settings.load_profile(os.environ.get("CHAINOPT_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(scope="module")
+def short_measurements():
+    """Each benchmark measurement lasts about 1 ms, not 20 (or 50 for the peak rate), for a module's tests.
+
+    For tests of what the harness records and prints, never of how long
+    anything took: the counts, rows, checks and formats stay the same.
+    """
+    harness = importlib.import_module("chainopt.bench.harness")
+    real = harness.autorange
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(harness, "autorange", lambda funcs, min_time, **kw: real(funcs, min(min_time, 0.001), **kw))
+        yield
