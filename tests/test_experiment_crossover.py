@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,11 +12,13 @@ import chainopt as co
 from chainopt.cli import main as cli_main
 from chainopt.experiments import crossover
 
+CROSSINGS = (st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
 
-# 100 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
-# test's predicted grid check the same sign change on fixed numbers
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
+
+# 30 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
+# test's predicted grid check the same sign change on fixed numbers; the _thorough twin (-m slow) runs 100
+@fewer_examples(30)
+@given(*CROSSINGS)
 def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data):
     cross = crossover.predicted_crossover(interior, n_out)
     n_in = data.draw(st.integers(1, 2000))
@@ -29,6 +31,10 @@ def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data
         assert fwd > bwd
     else:
         assert fwd == bwd
+
+
+test_predicted_crossover_separates_fwd_and_bwd_exactly_thorough = slow_twin(
+    test_predicted_crossover_separates_fwd_and_bwd_exactly, *CROSSINGS, max_examples=100)
 
 
 def test_uniform_interior_crosses_at_n_in_equal_n_out():

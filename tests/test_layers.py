@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,12 +77,13 @@ def test_relu_layer_away_from_the_kink():
     np.testing.assert_allclose(layer.jacobian(x), central_differences(layer, x), atol=1e-9)
 
 
-@SETTINGS
-@given(
-    widths=st.lists(st.integers(1, 7), min_size=2, max_size=5),
-    activation=st.sampled_from(SMOOTH),
-    seed=st.integers(0, 1000),
-)
+MLPS = {"widths": st.lists(st.integers(1, 7), min_size=2, max_size=5), "activation": st.sampled_from(SMOOTH),
+        "seed": st.integers(0, 1000)}
+
+
+# 12 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
+@given(**MLPS)
 def test_mlp_jacobian_matches_finite_differences_and_every_strategy(widths, activation, seed):
     net = mlp(widths, activation=activation, seed=seed)
     x = point(widths[0], seed)
@@ -91,6 +93,10 @@ def test_mlp_jacobian_matches_finite_differences_and_every_strategy(widths, acti
     np.testing.assert_allclose(J, central_differences(net, x), rtol=1e-5, atol=1e-7)
     for strategy in [*co.STRATEGIES, "multi_dot"]:
         np.testing.assert_allclose(net.jacobian(x, strategy=strategy), J, rtol=1e-12, atol=1e-13)
+
+
+test_mlp_jacobian_matches_finite_differences_and_every_strategy_thorough = slow_twin(
+    test_mlp_jacobian_matches_finite_differences_and_every_strategy, **MLPS, max_examples=30)
 
 
 @SETTINGS
