@@ -1,5 +1,6 @@
 """Shared test set-up: a fixed hypothesis profile, the Agg backend, and short benchmark measurements on request."""
 
+import gc
 import importlib
 import os
 
@@ -34,3 +35,12 @@ def short_measurements():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(harness, "autorange", lambda funcs, min_time, **kw: real(funcs, min(min_time, 0.001), **kw))
         yield
+
+
+def pytest_collection_finish(session):
+    """Move what collection built (modules, fixtures' definitions, hypothesis strategies) out of the cyclic GC.
+
+    Those objects live to the end of the run; without this every full collection (about 20 in a run) walks all
+    of them again, 0.15 s each on this machine. Objects the tests create are collected as usual.
+    """
+    gc.freeze()
