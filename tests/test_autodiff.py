@@ -176,8 +176,8 @@ MLPS = {"p": st.integers(1, 6), "q": st.integers(1, 6), "act": st.sampled_from(s
         "seed": st.integers(0, 2**16)}
 
 
-# 12 examples; the _thorough twin (-m slow) runs 30
-@fewer_examples(12)
+# 8 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(8)
 @given(**MLPS)
 def test_mlp_gradients_match_the_closed_forms_and_finite_differences(p, q, act, seed):
     rng = np.random.default_rng(seed)

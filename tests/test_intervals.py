@@ -57,8 +57,8 @@ COLUMNS = st.integers(2, 7).flatmap(lambda n: st.lists(st.lists(SECONDS, min_siz
                                                          max_size=3))
 
 
-# 10 examples (each a benchmark summary: a bootstrap interval per time and per ratio); the twin (-m slow) runs 25
-@fewer_examples(10)
+# 6 examples (each a benchmark summary: a bootstrap interval per time and per ratio); the twin (-m slow) runs 25
+@fewer_examples(6)
 @given(COLUMNS)
 def test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1(columns):
     times = {name: ts for name, ts in zip(("fwd", "bwd", "optimal"), columns)}
