@@ -212,9 +212,13 @@ LOSSES = {
 }
 
 
-@settings(max_examples=30)
-@given(p=st.integers(1, 5), q=st.integers(1, 5), act=st.sampled_from(sorted(ACTIVATIONS)),
-       loss=st.sampled_from(sorted(LOSSES)), seed=st.integers(0, 2**16))
+RESNET_BLOCKS = {"p": st.integers(1, 5), "q": st.integers(1, 5), "act": st.sampled_from(sorted(ACTIVATIONS)),
+                 "loss": st.sampled_from(sorted(LOSSES)), "seed": st.integers(0, 2**16)}
+
+
+# 12 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
+@given(**RESNET_BLOCKS)
 def test_resnet_gradients_match_the_closed_forms_and_finite_differences(p, q, act, loss, seed):
     """Slip: '(grad_u)^T t' is the outer product T grad_U^T (q x p, the shape of A); p != q often here."""
     rng = np.random.default_rng(seed)
@@ -234,6 +238,10 @@ def test_resnet_gradients_match_the_closed_forms_and_finite_differences(p, q, ac
     plain = lambda x, A: plain_L(A.T @ func(A @ x) + x)  # noqa: E731
     assert np.allclose(gA, central_difference(lambda M: plain(x, M), A), rtol=1e-6, atol=1e-7)
     assert np.allclose(gx, central_difference(lambda v: plain(v, A), x), rtol=1e-6, atol=1e-7)
+
+
+test_resnet_gradients_match_the_closed_forms_and_finite_differences_thorough = slow_twin(
+    test_resnet_gradients_match_the_closed_forms_and_finite_differences, **RESNET_BLOCKS, max_examples=30)
 
 
 def test_resnet_block_jacobian_is_identity_plus_At_diag_A_both_ways():

@@ -72,9 +72,9 @@ _BAD = st.sampled_from([np.nan, np.inf, -np.inf])
 BAD_CHAINS = {"dims": st.lists(st.integers(1, 5), min_size=2, max_size=6), "data": st.data()}
 
 
-# 25 examples: test_execute's test_a_non_finite_factor_is_named_though_only_the_result_is_checked checks 27 fixed
+# 15 examples: test_execute's test_a_non_finite_factor_is_named_though_only_the_result_is_checked checks 27 fixed
 # cases; the _thorough twin (-m slow) runs 60
-@fewer_examples(25)
+@fewer_examples(15)
 @given(**BAD_CHAINS)
 def test_a_non_finite_entry_anywhere_is_caught_on_the_result_and_named(dims, data):
     mats = co.random_jacobians(dims, seed=0)

@@ -91,9 +91,9 @@ def _bwd_by_definition(dims):
     return sum(dims[-1] * dims[k + 1] * dims[k] for k in range(len(dims) - 2))
 
 
-# 30 examples each: test_costs_are_exact_big_ints checks both closed forms on fixed cases; the _thorough twins
+# 20 examples each: test_costs_are_exact_big_ints checks both closed forms on fixed cases; the _thorough twins
 # (-m slow) run 100
-@fewer_examples(30)
+@fewer_examples(20)
 @given(dims_lists)
 def test_closed_forms_equal_the_step_by_step_definitions_and_the_plans(dims):
     assert co.fwd_cost(dims) == _fwd_by_definition(dims) == co.plan(dims, "fwd").cost
@@ -104,7 +104,7 @@ test_closed_forms_equal_the_step_by_step_definitions_and_the_plans_thorough = sl
     test_closed_forms_equal_the_step_by_step_definitions_and_the_plans, dims_lists, max_examples=100)
 
 
-@fewer_examples(30)
+@fewer_examples(20)
 @given(dims_lists)
 def test_fwd_of_dims_is_bwd_of_reversed_dims(dims):
     assert co.fwd_cost(dims) == co.bwd_cost(dims[::-1])

@@ -157,9 +157,9 @@ PLAIN_PLANS = (st.lists(st.integers(1, 9), min_size=2, max_size=30), st.sampled_
 GENERALIZED_SPECS = st.lists(st.tuples(st.integers(1, 6), st.booleans(), st.booleans()), min_size=1, max_size=8)
 
 
-# 20 examples each (the long-report test below renders a 5000-factor plan exactly); the _thorough twins
+# 12 examples each (the long-report test below renders a 5000-factor plan exactly); the _thorough twins
 # (-m slow) run 60
-@fewer_examples(20)
+@fewer_examples(12)
 @given(*PLAIN_PLANS)
 def test_plan_text_is_str_of_the_plan(dims, name):
     plan = co.plan(dims, name)
@@ -171,7 +171,7 @@ def test_plan_text_is_str_of_the_plan(dims, name):
 test_plan_text_is_str_of_the_plan_thorough = slow_twin(test_plan_text_is_str_of_the_plan, *PLAIN_PLANS, max_examples=60)
 
 
-@fewer_examples(20)
+@fewer_examples(12)
 @given(GENERALIZED_SPECS)
 def test_plan_text_of_generalized_plans(spec):
     factors, n = [], 3

@@ -42,8 +42,8 @@ product_cases = {"dims": chains, "seed": st.integers(0, 2**16), "dtype": st.samp
 bracketing_cases = {"dims": st.lists(st.integers(1, 6), min_size=2, max_size=6), "seed": st.integers(0, 99)}
 
 
-# 20 examples each here; their _thorough twins (-m slow) run 60
-@fewer_examples(20)
+# 12 examples each here; their _thorough twins (-m slow) run 60
+@fewer_examples(12)
 @given(**product_cases)
 def test_every_strategy_equals_the_naive_product(dims, seed, dtype):
     mats = co.random_jacobians(dims, seed=seed, dtype=dtype)
@@ -61,7 +61,7 @@ test_every_strategy_equals_the_naive_product_thorough = slow_twin(
     test_every_strategy_equals_the_naive_product, **product_cases, max_examples=60)
 
 
-@fewer_examples(20)
+@fewer_examples(12)
 @given(**bracketing_cases)
 def test_every_bracketing_equals_the_naive_product(dims, seed):
     mats = co.random_jacobians(dims, seed=seed)

@@ -147,9 +147,9 @@ def check_calls(plan, provider):
             assert (kind, k, shape) == ("adjoint", lo, (1 if diag else d[hi + 1], d[lo + 1]))
 
 
-# 20 examples, seven plans each: the fixed sweep, diagonal and formed-plan cases below check the same
+# 12 examples, seven plans each: the fixed sweep, diagonal and formed-plan cases below check the same
 # products and calls, and the random trees reach every plan shape; the _thorough twin (-m slow) runs 60
-@fewer_examples(20)
+@fewer_examples(12)
 @given(chains(), st.integers(0, 70))
 def test_every_strategy_plan_gives_the_jacobian(chain, limit):
     factors, mats, square = chain
@@ -164,9 +164,9 @@ test_every_strategy_plan_gives_the_jacobian_thorough = slow_twin(
     test_every_strategy_plan_gives_the_jacobian, chains(), st.integers(0, 70), max_examples=60)
 
 
-# 20 examples: the fixed sweep, diagonal and formed-plan cases below check the same products and calls;
+# 12 examples: the fixed sweep, diagonal and formed-plan cases below check the same products and calls;
 # the _thorough twin (-m slow) runs 60
-@fewer_examples(20)
+@fewer_examples(12)
 @given(st.data())
 def test_random_trees_give_the_jacobian(data):
     factors, mats, square = data.draw(chains(max_factors=7))

@@ -16,9 +16,9 @@ from chainopt.experiments import crossover
 CROSSINGS = (st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
 
 
-# 30 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
+# 20 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
 # test's predicted grid check the same sign change on fixed numbers; the _thorough twin (-m slow) runs 100
-@fewer_examples(30)
+@fewer_examples(20)
 @given(*CROSSINGS)
 def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data):
     cross = crossover.predicted_crossover(interior, n_out)

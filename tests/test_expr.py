@@ -254,8 +254,8 @@ expressions = st.recursive(
 POINTS = {"source": expressions, "x": st.floats(-2, 2), "y": st.floats(-2, 2)}
 
 
-# 20 examples each here; the _thorough twins (-m slow) run 60
-@fewer_examples(20)
+# 12 examples each here; the _thorough twins (-m slow) run 60
+@fewer_examples(12)
 @given(**POINTS)
 def test_random_expressions_tangent_equals_adjoint_equals_finite_differences(source, x, y):
     ev = evaluate(source, {"x": x, "y": y}, allow_unused=True)
@@ -284,7 +284,7 @@ variable_expressions = st.recursive(
 ).filter(lambda source: source not in ("x", "y"))
 
 
-@fewer_examples(20)
+@fewer_examples(12)
 @given(source=variable_expressions)
 def test_folded_definitions_read_as_ast_unparse_writes_them(source):
     """The iterative renderer puts parentheses where Python's ast.unparse does."""

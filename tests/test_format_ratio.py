@@ -11,8 +11,8 @@ from chainopt.bench.intervals import format_ratio
 INTERVALS = {"low": st.floats(0.5, 2.0), "width": st.floats(0.0, 0.5)}
 
 
-# 60 examples; the _thorough twin (-m slow) runs the profile's 200
-@fewer_examples(60)
+# 30 examples; the _thorough twin (-m slow) runs the profile's 200
+@fewer_examples(30)
 @given(**INTERVALS)
 def test_printed_bounds_are_on_the_side_of_one_the_interval_is(low, width):
     high = low + width

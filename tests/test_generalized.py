@@ -194,9 +194,9 @@ def mixed_chains(draw, max_q=5, max_dim=6, max_cost=40):
     return tuple(fs), limit
 
 
-# 25 examples each: the fixed six-factor case below and the bundled reference instances check the same optimum;
+# 15 examples each: the fixed six-factor case below and the bundled reference instances check the same optimum;
 # the _thorough twins (-m slow) run 80
-@fewer_examples(25)
+@fewer_examples(15)
 @given(mixed_chains())
 def test_dp_equals_brute_force_over_every_elimination_sequence(chain):
     fs, limit = chain
@@ -209,7 +209,7 @@ test_dp_equals_brute_force_over_every_elimination_sequence_thorough = slow_twin(
     test_dp_equals_brute_force_over_every_elimination_sequence, mixed_chains(), max_examples=80)
 
 
-@fewer_examples(25)
+@fewer_examples(15)
 @given(mixed_chains())
 def test_preaccumulate_equals_brute_force_without_eliminations(chain):
     fs, limit = chain
@@ -247,8 +247,8 @@ def test_dp_equals_brute_force_on_six_factors():
 dense_dims = st.lists(st.integers(1, 30), min_size=2, max_size=9)
 
 
-# 25 examples: the fixed 200-factor chain below checks the same trees; the _thorough twin (-m slow) runs 60
-@fewer_examples(25)
+# 15 examples: the fixed 200-factor chain below checks the same trees; the _thorough twin (-m slow) runs 60
+@fewer_examples(15)
 @given(dense_dims)
 def test_given_dense_factors_give_todays_trees_and_costs(dims):
     fs = as_factors(dims)

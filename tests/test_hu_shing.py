@@ -97,9 +97,9 @@ test_equals_dp_without_ties_thorough = slow_twin(test_equals_dp_without_ties, ch
 short_chains = st.lists(st.integers(1, 12), min_size=2, max_size=25)
 
 
-# 40 examples: the structured chains below (3, 4, 5 and 17 factors) and the CLRS table check short chains too;
+# 25 examples: the structured chains below (3, 4, 5 and 17 factors) and the CLRS table check short chains too;
 # the _thorough twin (-m slow) runs the profile's 200
-@fewer_examples(40)
+@fewer_examples(25)
 @given(short_chains)
 def test_equals_dp_on_short_chains(dims):
     cost, splits = hu_shing(dims)
@@ -198,8 +198,8 @@ def test_huge_int_dims_are_exact():
 huge_dims = st.lists(st.integers(1, 10**40), min_size=2, max_size=30)
 
 
-# 25 examples: test_huge_int_dims_are_exact above checks 20 fixed chains of huge dims; the twin (-m slow) runs 60
-@fewer_examples(25)
+# 15 examples: test_huge_int_dims_are_exact above checks 20 fixed chains of huge dims; the twin (-m slow) runs 60
+@fewer_examples(15)
 @given(huge_dims)
 def test_equals_dp_on_huge_random_dims(dims):
     cost, splits = hu_shing(dims)
@@ -251,8 +251,8 @@ def test_equal_dims_give_forward_mode():
 tied_dims, scales = st.lists(st.integers(1, 4), min_size=2, max_size=40), st.integers(2, 10**20)
 
 
-# 40 examples; the _thorough twin (-m slow) runs 100
-@fewer_examples(40)
+# 25 examples; the _thorough twin (-m slow) runs 100
+@fewer_examples(25)
 @given(tied_dims, scales)
 def test_plan_is_scale_invariant(dims, factor):
     cost, splits = hu_shing(dims)

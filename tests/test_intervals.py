@@ -12,7 +12,7 @@ import statistics
 import numpy as np
 import pytest
 from fewer_examples import fewer_examples, slow_twin
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.bench.intervals import NO_DIFFERENCE, median_interval, ratio_interval, ratio_verdict
@@ -22,11 +22,19 @@ from chainopt.core.chain import Chain
 SECONDS = st.floats(1e-6, 1e-3, allow_nan=False)
 
 
-@settings(max_examples=25)
-@given(st.lists(SECONDS, min_size=2, max_size=9))
+SAMPLES = st.lists(SECONDS, min_size=2, max_size=9)
+
+
+# 10 examples (each a bootstrap); the _thorough twin (-m slow) runs 25
+@fewer_examples(10)
+@given(SAMPLES)
 def test_the_interval_of_a_median_lies_within_the_sample(values):
     low, high = median_interval(values)
     assert min(values) <= low <= high <= max(values)
+
+
+test_the_interval_of_a_median_lies_within_the_sample_thorough = slow_twin(
+    test_the_interval_of_a_median_lies_within_the_sample, SAMPLES, max_examples=25)
 
 
 def test_a_constant_ratio_has_a_point_interval_and_a_verdict():

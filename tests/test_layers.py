@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 from fewer_examples import fewer_examples, slow_twin
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
 from chainopt.errors import ChainoptError, DimensionError, NonFiniteError, ShapeError
 from chainopt.layers import ACTIVATIONS, Dense, Elementwise, Network, Residual, get_activation, mlp, resnet
 
-SETTINGS = settings(derandomize=True, deadline=None, max_examples=30)
 SMOOTH = ["tanh", "sigmoid", "softplus", "identity"]
 
 
@@ -99,8 +98,13 @@ test_mlp_jacobian_matches_finite_differences_and_every_strategy_thorough = slow_
     test_mlp_jacobian_matches_finite_differences_and_every_strategy, **MLPS, max_examples=30)
 
 
-@SETTINGS
-@given(width=st.integers(1, 6), depth=st.integers(1, 4), seed=st.integers(0, 1000), activation=st.sampled_from(SMOOTH))
+RESNETS = {"width": st.integers(1, 6), "depth": st.integers(1, 4), "seed": st.integers(0, 1000),
+           "activation": st.sampled_from(SMOOTH)}
+
+
+# 12 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
+@given(**RESNETS)
 def test_resnet_jvp_vjp_and_the_adjoint_identity(width, depth, seed, activation):
     net = resnet(width, depth, seed=seed, activation=activation)
     rng = np.random.default_rng(seed)
@@ -111,6 +115,10 @@ def test_resnet_jvp_vjp_and_the_adjoint_identity(width, depth, seed, activation)
     np.testing.assert_allclose(net.vjp(x, u), J.T @ u, rtol=1e-10, atol=1e-12)
     # <u, J v> = <J^T u, v>, with no explicit Jacobian at all
     assert np.isclose(u @ net.jvp(x, v), net.vjp(x, u) @ v, rtol=1e-10, atol=1e-12)
+
+
+test_resnet_jvp_vjp_and_the_adjoint_identity_thorough = slow_twin(
+    test_resnet_jvp_vjp_and_the_adjoint_identity, **RESNETS, max_examples=30)
 
 
 def test_mlp_adjoint_identity_and_matrix_directions():

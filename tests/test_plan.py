@@ -64,9 +64,9 @@ def test_plans_are_values():
 plan_dims = st.lists(st.integers(1, 9), min_size=2, max_size=8)
 
 
-# 30 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
+# 20 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
 # fwd, bwd and hourglass renderings check the same round trip; the _thorough twin (-m slow) runs 100
-@fewer_examples(30)
+@fewer_examples(20)
 @given(plan_dims, st.data())
 def test_parse_round_trips_every_bracketing(dims, data):
     plans = list(co.all_plans(dims))

@@ -81,9 +81,9 @@ test_optimal_equals_brute_force_plan_for_plan_thorough = slow_twin(
     test_optimal_equals_brute_force_plan_for_plan, small_dims, max_examples=50)
 
 
-# 50 examples: test_long_chains_agree_with_numpy_and_closed_forms checks a 60-factor chain; the twin (-m slow)
+# 25 examples: test_long_chains_agree_with_numpy_and_closed_forms checks a 60-factor chain; the twin (-m slow)
 # runs the profile's 200
-@fewer_examples(50)
+@fewer_examples(25)
 @given(dims_to_30_factors)
 def test_optimal_equals_numpys_dp_up_to_30_factors(dims):
     cost, splits = numpy_cost_and_splits(dims)
@@ -109,8 +109,8 @@ def test_optimal_is_no_worse_than_either_pure_mode(dims):
     assert best <= co.fwd_cost(dims) and best <= co.bwd_cost(dims)
 
 
-# 40 examples: the Cormen case above checks both orientations on fixed numbers; the twin (-m slow) runs 100
-@fewer_examples(40)
+# 20 examples: the Cormen case above checks both orientations on fixed numbers; the twin (-m slow) runs 100
+@fewer_examples(20)
 @given(small_dims)
 def test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum(dims):
     rev = dims[::-1]
@@ -123,9 +123,9 @@ test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum_thorough = slow
     test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum, small_dims, max_examples=100)
 
 
-# 50 examples: test_experiment_notes_claim checks the claim against brute force on every chain of its quick
+# 25 examples: test_experiment_notes_claim checks the claim against brute force on every chain of its quick
 # run; the twin (-m slow) runs the profile's 200
-@fewer_examples(50)
+@fewer_examples(25)
 @given(notes_rest)
 def test_notes_claim_holds_when_every_other_dim_is_at_least_2(rest):
     """The notes: "if n_1 = 1, FWD is optimal" (and mirrored) -- true when no other dim is 1."""
@@ -167,8 +167,8 @@ def test_int64_is_used_where_the_bound_proves_it_safe():
     assert cost.dtype == np.int64
 
 
-# 40 examples: test_exact_dp_beyond_int64 above checks fixed big dims against brute force; the twin (-m slow) 100
-@fewer_examples(40)
+# 20 examples: test_exact_dp_beyond_int64 above checks fixed big dims against brute force; the twin (-m slow) 100
+@fewer_examples(20)
 @given(big_dims)
 def test_big_dims_exact_against_brute(dims):
     assert optimal(dims).cost == brute(dims).cost
