@@ -17,7 +17,9 @@ def test_the_three_dps_agree_with_cormen_and_each_other(dims):
 
 
 @pytest.mark.parametrize("draw", DRAW)
-def test_quick_main_writes_csv_png_markdown(tmp_path, draw):
+def test_quick_main_writes_csv_png_markdown(tmp_path, draw, monkeypatch):
+    if not draw:  # by default up to 16 factors, figures built; -m slow: the whole quick run (to 64), figures drawn
+        monkeypatch.setattr(dp_scaling, "QUICK_SIZES", (4, 8, 16))
     with saving_figures(draw, dp_scaling) as figs:
         result = dp_scaling.main(tmp_path, quick=True)
     assert figs.names(tmp_path) == ["dp_scaling.csv", "dp_scaling.md", "dp_scaling.png"]

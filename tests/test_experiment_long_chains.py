@@ -22,7 +22,9 @@ def test_greedy_cost_is_half_opt_einsums_flop_count(dims):
 
 
 @pytest.mark.parametrize("draw", DRAW)
-def test_quick_main_writes_csv_png_markdown(tmp_path, draw):
+def test_quick_main_writes_csv_png_markdown(tmp_path, draw, monkeypatch):
+    if not draw:  # by default up to 30 factors, figures built; -m slow: the whole quick run (to 100), figures drawn
+        monkeypatch.setattr(long_chains, "QUICK_SIZES", (10, 30))
     with saving_figures(draw, long_chains) as figs:
         result = long_chains.main(tmp_path, quick=True)
     assert figs.names(tmp_path) == ["long_chains.csv", "long_chains.md", "long_chains.png"]
