@@ -9,6 +9,7 @@ runs ``chainopt/a/__init__.py``, so that package counts as imported too.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def _resolve(name: str) -> str | None:
     return name or None
 
 
-def _imports(module: str) -> set[str]:
+@functools.cache  # the graph below and test_imports_go_down_never_up read each module once between them
+def _imports(module: str) -> frozenset[str]:
     """Every name ``module`` imports anywhere (absolute, relative resolved), plus chainopt module strings."""
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     package = module if module in PACKAGES else module.rpartition(".")[0]
@@ -69,7 +71,7 @@ def _imports(module: str) -> set[str]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if re.fullmatch(r"chainopt(\.\w+)+", node.value) and node.value in MODULES:
                 found.add(node.value)
-    return found
+    return frozenset(found)
 
 
 def _edges(module: str) -> set[str]:

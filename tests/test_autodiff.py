@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -171,8 +172,13 @@ def test_notes2_backward_line_for_n_uses_3n2_not_1_over_z2():
 # -- MLP (notes part 4): f(x, A, b) = b^T p(Ax) ----------------------------------------
 
 
-@settings(max_examples=30)
-@given(p=st.integers(1, 6), q=st.integers(1, 6), act=st.sampled_from(sorted(ACTIVATIONS)), seed=st.integers(0, 2**16))
+MLPS = {"p": st.integers(1, 6), "q": st.integers(1, 6), "act": st.sampled_from(sorted(ACTIVATIONS)),
+        "seed": st.integers(0, 2**16)}
+
+
+# 8 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(8)
+@given(**MLPS)
 def test_mlp_gradients_match_the_closed_forms_and_finite_differences(p, q, act, seed):
     rng = np.random.default_rng(seed)
     x, A, b = rng.standard_normal(p), rng.standard_normal((q, p)) / 2, rng.standard_normal(q)
@@ -186,6 +192,10 @@ def test_mlp_gradients_match_the_closed_forms_and_finite_differences(p, q, act, 
     plain = lambda x, A, b: b @ func(A @ x)  # noqa: E731
     assert np.allclose(gA, central_difference(lambda M: plain(x, M, b), A), rtol=1e-6, atol=1e-8)
     assert np.allclose(gx, central_difference(lambda v: plain(v, A, b), x), rtol=1e-6, atol=1e-8)
+
+
+test_mlp_gradients_match_the_closed_forms_and_finite_differences_thorough = slow_twin(
+    test_mlp_gradients_match_the_closed_forms_and_finite_differences, **MLPS, max_examples=30)
 
 
 def test_mlp_jacobian_of_the_activation_is_diagonal():
@@ -202,9 +212,13 @@ LOSSES = {
 }
 
 
-@settings(max_examples=30)
-@given(p=st.integers(1, 5), q=st.integers(1, 5), act=st.sampled_from(sorted(ACTIVATIONS)),
-       loss=st.sampled_from(sorted(LOSSES)), seed=st.integers(0, 2**16))
+RESNET_BLOCKS = {"p": st.integers(1, 5), "q": st.integers(1, 5), "act": st.sampled_from(sorted(ACTIVATIONS)),
+                 "loss": st.sampled_from(sorted(LOSSES)), "seed": st.integers(0, 2**16)}
+
+
+# 12 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
+@given(**RESNET_BLOCKS)
 def test_resnet_gradients_match_the_closed_forms_and_finite_differences(p, q, act, loss, seed):
     """Slip: '(grad_u)^T t' is the outer product T grad_U^T (q x p, the shape of A); p != q often here."""
     rng = np.random.default_rng(seed)
@@ -224,6 +238,10 @@ def test_resnet_gradients_match_the_closed_forms_and_finite_differences(p, q, ac
     plain = lambda x, A: plain_L(A.T @ func(A @ x) + x)  # noqa: E731
     assert np.allclose(gA, central_difference(lambda M: plain(x, M), A), rtol=1e-6, atol=1e-7)
     assert np.allclose(gx, central_difference(lambda v: plain(v, A), x), rtol=1e-6, atol=1e-7)
+
+
+test_resnet_gradients_match_the_closed_forms_and_finite_differences_thorough = slow_twin(
+    test_resnet_gradients_match_the_closed_forms_and_finite_differences, **RESNET_BLOCKS, max_examples=30)
 
 
 def test_resnet_block_jacobian_is_identity_plus_At_diag_A_both_ways():
@@ -246,8 +264,12 @@ def composite(x, W):
     return ad.sum(M, axis=1) + g + ad.softplus(x) + ad.asinh(x) - ad.relu(x - 0.1)
 
 
-@settings(max_examples=40)
-@given(p=st.integers(1, 5), q=st.integers(1, 5), seed=st.integers(0, 2**16))
+COMPOSITES = {"p": st.integers(1, 5), "q": st.integers(1, 5), "seed": st.integers(0, 2**16)}
+
+
+# 15 examples; the _thorough twin (-m slow) runs 40
+@fewer_examples(15)
+@given(**COMPOSITES)
 def test_adjoint_identity_forward_equals_reverse(p, q, seed):
     rng = np.random.default_rng(seed)
     x, W = rng.standard_normal(p), rng.standard_normal((q, p))
@@ -259,6 +281,10 @@ def test_adjoint_identity_forward_equals_reverse(p, q, seed):
     # and both against a finite-difference directional derivative
     fd = (composite(x + 1e-6 * v_x, W + 1e-6 * v_W) - composite(x - 1e-6 * v_x, W - 1e-6 * v_W)) / 2e-6
     assert np.allclose(Jv, fd, rtol=1e-5, atol=1e-6)
+
+
+test_adjoint_identity_forward_equals_reverse_thorough = slow_twin(
+    test_adjoint_identity_forward_equals_reverse, **COMPOSITES, max_examples=40)
 
 
 def test_full_jacobians_agree_and_match_finite_differences():

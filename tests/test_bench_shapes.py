@@ -7,6 +7,9 @@ import pytest
 import chainopt as co
 from chainopt.experiments import bench_shapes
 
+# a smoke test of the benchmark's files and verdicts, not a measurement: 1 ms measurements (conftest.short_measurements)
+pytestmark = pytest.mark.usefixtures("short_measurements")
+
 
 def brute_or_dp(dims):
     """The optimal cost by an independent oracle: exhaustive search when short, numpy's DP otherwise."""

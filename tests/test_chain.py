@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,20 +91,28 @@ def _bwd_by_definition(dims):
     return sum(dims[-1] * dims[k + 1] * dims[k] for k in range(len(dims) - 2))
 
 
-# 100 examples: test_costs_are_exact_big_ints checks both closed forms on fixed cases
-@fewer_examples(100)
+# 20 examples each: test_costs_are_exact_big_ints checks both closed forms on fixed cases; the _thorough twins
+# (-m slow) run 100
+@fewer_examples(20)
 @given(dims_lists)
 def test_closed_forms_equal_the_step_by_step_definitions_and_the_plans(dims):
     assert co.fwd_cost(dims) == _fwd_by_definition(dims) == co.plan(dims, "fwd").cost
     assert co.bwd_cost(dims) == _bwd_by_definition(dims) == co.plan(dims, "bwd").cost
 
 
-# 100 examples: test_costs_are_exact_big_ints checks fixed cases of both closed forms
-@fewer_examples(100)
+test_closed_forms_equal_the_step_by_step_definitions_and_the_plans_thorough = slow_twin(
+    test_closed_forms_equal_the_step_by_step_definitions_and_the_plans, dims_lists, max_examples=100)
+
+
+@fewer_examples(20)
 @given(dims_lists)
 def test_fwd_of_dims_is_bwd_of_reversed_dims(dims):
     assert co.fwd_cost(dims) == co.bwd_cost(dims[::-1])
     assert co.tangent_sweep_cost(dims) == co.adjoint_sweep_cost(dims[::-1])
+
+
+test_fwd_of_dims_is_bwd_of_reversed_dims_thorough = slow_twin(test_fwd_of_dims_is_bwd_of_reversed_dims, dims_lists,
+                                                              max_examples=100)
 
 
 def test_costs_are_exact_big_ints():

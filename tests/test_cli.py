@@ -66,22 +66,35 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert err.count("\n") == 1 and message in err and err.startswith("chainopt")
 
 
+#: Bad inputs of three kinds (a chain's check, a strategy name, argparse's own): the first runs as a real process
+#: by default, all three with -m slow; test_bad_input_is_one_line_and_exit_2 and test_cli_cost_factors check
+#: each message in-process.
 BAD_ARGVS = [["cost", "3", "0"], ["cost", "3", "4", "-s", "nope"], ["nope"]]
 
 
 @pytest.fixture(scope="module")
 def processes():
-    """This module's real processes (the bad inputs, then no arguments), started together; by argv."""
-    argvs = [*BAD_ARGVS, []]
+    """This module's real processes (the first bad input, then no arguments), started together; by argv."""
+    argvs = [BAD_ARGVS[0], []]
     return {tuple(a): p for a, p in zip(argvs, run_cli_together([(a, None) for a in argvs]))}
 
 
-@pytest.mark.parametrize("argv", BAD_ARGVS)
-def test_subprocess_exit_status_2_and_no_traceback(argv, processes):
-    proc = processes[tuple(argv)]
+def check_refused(proc):
+    """Exit status 2, one line on stderr, no traceback, nothing on stdout."""
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert proc.stdout == ""
+
+
+def test_subprocess_exit_status_2_and_no_traceback(processes):
+    check_refused(processes[tuple(BAD_ARGVS[0])])
+
+
+@pytest.mark.slow
+def test_every_bad_input_kind_in_a_subprocess():
+    for argv, proc in zip(BAD_ARGVS, run_cli_together([(a, None) for a in BAD_ARGVS])):
+        assert proc.returncode == 2, argv
+        check_refused(proc)
 
 
 def test_python_dash_m_runs_the_default_report(processes):

@@ -12,7 +12,9 @@ from chainopt.cli.bench import parse_bytes
 
 timing = importlib.import_module("chainopt.bench.harness")
 
-pytestmark = pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning")
+# these tests check what bench prints, not how long anything took: 1 ms measurements (conftest.short_measurements)
+pytestmark = [pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning"),
+              pytest.mark.usefixtures("short_measurements")]
 
 FAST = ["--peak-size", "8", "--repeats", "2"]
 

@@ -13,7 +13,8 @@ from fractions import Fraction
 
 import pytest
 from cli_processes import run_cli_together
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -152,8 +153,14 @@ def test_makespan_and_generalized_sizes_are_refused_before_any_work():
 # -- plan pieces ------------------------------------------------------------------------------
 
 
-@settings(max_examples=60)
-@given(st.lists(st.integers(1, 9), min_size=2, max_size=30), st.sampled_from(["fwd", "bwd", "optimal"]))
+PLAIN_PLANS = (st.lists(st.integers(1, 9), min_size=2, max_size=30), st.sampled_from(["fwd", "bwd", "optimal"]))
+GENERALIZED_SPECS = st.lists(st.tuples(st.integers(1, 6), st.booleans(), st.booleans()), min_size=1, max_size=8)
+
+
+# 12 examples each (the long-report test below renders a 5000-factor plan exactly); the _thorough twins
+# (-m slow) run 60
+@fewer_examples(12)
+@given(*PLAIN_PLANS)
 def test_plan_text_is_str_of_the_plan(dims, name):
     plan = co.plan(dims, name)
     assert plan_text(plan) == str(plan)
@@ -161,8 +168,11 @@ def test_plan_text_is_str_of_the_plan(dims, name):
     assert first_steps(plan, k) == list(plan.steps[:k])
 
 
-@settings(max_examples=60)
-@given(st.lists(st.tuples(st.integers(1, 6), st.booleans(), st.booleans()), min_size=1, max_size=8))
+test_plan_text_is_str_of_the_plan_thorough = slow_twin(test_plan_text_is_str_of_the_plan, *PLAIN_PLANS, max_examples=60)
+
+
+@fewer_examples(12)
+@given(GENERALIZED_SPECS)
 def test_plan_text_of_generalized_plans(spec):
     factors, n = [], 3
     for n_out, diagonal, is_given in spec:
@@ -173,6 +183,10 @@ def test_plan_text_of_generalized_plans(spec):
     for name in ("fwd", "bwd", "preaccumulate", "optimal"):
         plan = co.plan(factors, name)
         assert plan_text(plan) == str(plan)
+
+
+test_plan_text_of_generalized_plans_thorough = slow_twin(test_plan_text_of_generalized_plans, GENERALIZED_SPECS,
+                                                         max_examples=60)
 
 
 def test_a_long_report_elides_the_plan_and_deep_plans_render_exactly():
@@ -293,25 +307,27 @@ BAD_ARGVS = [["784", "512", "10"], ["cost", "--factors", "/no/such/file"],
 STDIN_ARGV = ["cost", "--dims-file", "-", "-f", "csv"]
 
 
-@pytest.fixture(scope="module")
-def processes():
-    """This module's real processes (the bad inputs, then dims on standard input), started together; by argv."""
-    runs = [*((a, "3 4\n") for a in BAD_ARGVS), (STDIN_ARGV, "10,100\n5 50\n")]
-    return {tuple(a): p for (a, _), p in zip(runs, run_cli_together(runs))}
-
-
-@pytest.mark.parametrize("argv", BAD_ARGVS)
-def test_cli_subprocess_bad_input_exit_2_one_line_no_traceback(argv, processes):
-    proc = processes[tuple(argv)]
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
-
-
-def test_cli_subprocess_dims_from_standard_input(processes):
-    proc = processes[tuple(STDIN_ARGV)]
-    assert proc.returncode == 0 and proc.stderr == ""
-    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+def check_dims_from_standard_input(status, out, err):
+    assert status == 0 and err == ""
+    rows = list(csv.DictReader(io.StringIO(out)))
     assert [int(r["cost"]) for r in rows] == [7500, 75000, 7500] and rows[0]["chain"] == "10,100,5,50"
+
+
+def test_cli_dims_from_standard_input(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("10,100\n5 50\n"))
+    check_dims_from_standard_input(*run(capsys, *STDIN_ARGV))
+
+
+# The cost command's exit status and stderr in a real process are checked by default in test_cli.py; these
+# kinds of refusal (each message checked in-process above) and a real standard input run with -m slow.
+@pytest.mark.slow
+def test_cli_subprocesses_bad_input_and_dims_from_standard_input():
+    runs = [*((a, "3 4\n") for a in BAD_ARGVS), (STDIN_ARGV, "10,100\n5 50\n")]
+    *bad, piped = run_cli_together(runs)
+    for argv, proc in zip(BAD_ARGVS, bad):
+        assert proc.returncode == 2 and proc.stdout == "", argv
+        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, argv
+    check_dims_from_standard_input(piped.returncode, piped.stdout, piped.stderr)
 
 
 def test_cli_network_too_large_to_build_is_still_planned_from_its_sizes(capsys):

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from figures import saving_figures
 
 from chainopt.cli import main as cli_main
 from chainopt.cli.reports import Progress
@@ -45,9 +46,10 @@ def test_progress_line_without_a_terminal():
 
 
 def test_experiment_scripts_share_one_command_line(tmp_path, capsys):
-    from chainopt.experiments import run_script
+    from chainopt.experiments import notes_claim, run_script
 
-    assert run_script("notes_claim", argv=["--quick", "--out", str(tmp_path)]) == 0
+    with saving_figures(False, notes_claim):  # its figure: test_experiment_notes_claim draws it (-m slow)
+        assert run_script("notes_claim", argv=["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "FWD was optimal" in out and f"wrote {tmp_path / 'notes_claim.md'}" in out
     blocker = tmp_path / "a-file"

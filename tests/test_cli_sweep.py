@@ -188,13 +188,27 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
     assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
 
 
-def test_subprocess_sweep_and_refusal():
-    hack = "__import__('os').system('echo hacked')"
-    ok, bad = run_cli_together([(["sweep", "notes2", "--at", "x=1.5"], None), (["sweep", hack, "--at", "x=1"], None)],
-                               timeout=60)
-    assert ok.returncode == 0 and "df/dx = -1.34250084076" in ok.stdout
+HACK = "__import__('os').system('echo hacked')"
+
+
+def check_hack_refused(bad):
     assert bad.returncode == 2 and bad.stdout == "" and "hacked" not in bad.stdout
     assert bad.stderr.count("\n") == 1 and "attribute access is not allowed" in bad.stderr
+
+
+def test_subprocess_refusal():
+    # a real process: a command the expression ran would print to its standard output, which capsys cannot see
+    (bad,) = run_cli_together([(["sweep", HACK, "--at", "x=1"], None)], timeout=60)
+    check_hack_refused(bad)
+
+
+@pytest.mark.slow
+def test_subprocess_sweep_and_refusal():
+    """The golden values (checked in-process by test_notes2_matches_the_golden_values) through a real process too."""
+    ok, bad = run_cli_together([(["sweep", "notes2", "--at", "x=1.5"], None), (["sweep", HACK, "--at", "x=1"], None)],
+                               timeout=60)
+    assert ok.returncode == 0 and "df/dx = -1.34250084076" in ok.stdout
+    check_hack_refused(bad)
 
 
 def test_help_mentions_the_examples(capsys):

@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -23,7 +24,6 @@ from chainopt.execution import (
 )
 from chainopt.execution import budget as budget_module
 
-SETTINGS = settings(derandomize=True, deadline=None, max_examples=60)
 NAMES = [*STRATEGIES, "multi_dot"]
 
 
@@ -38,10 +38,13 @@ def tolerance(dims, dtype):
 
 
 chains = st.lists(st.integers(1, 9), min_size=2, max_size=8)
+product_cases = {"dims": chains, "seed": st.integers(0, 2**16), "dtype": st.sampled_from([np.float64, np.float32])}
+bracketing_cases = {"dims": st.lists(st.integers(1, 6), min_size=2, max_size=6), "seed": st.integers(0, 99)}
 
 
-@SETTINGS
-@given(dims=chains, seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float64, np.float32]))
+# 12 examples each here; their _thorough twins (-m slow) run 60
+@fewer_examples(12)
+@given(**product_cases)
 def test_every_strategy_equals_the_naive_product(dims, seed, dtype):
     mats = co.random_jacobians(dims, seed=seed, dtype=dtype)
     ref = reference(mats)
@@ -54,13 +57,21 @@ def test_every_strategy_equals_the_naive_product(dims, seed, dtype):
         assert np.all(np.abs(got - ref) <= tolerance(dims, dtype) * scale), name
 
 
-@SETTINGS
-@given(dims=st.lists(st.integers(1, 6), min_size=2, max_size=6), seed=st.integers(0, 99))
+test_every_strategy_equals_the_naive_product_thorough = slow_twin(
+    test_every_strategy_equals_the_naive_product, **product_cases, max_examples=60)
+
+
+@fewer_examples(12)
+@given(**bracketing_cases)
 def test_every_bracketing_equals_the_naive_product(dims, seed):
     mats = co.random_jacobians(dims, seed=seed)
     ref = reference(mats)
     for p in all_plans(dims):
         np.testing.assert_allclose(co.execute(p, mats), ref, rtol=1e-12, atol=1e-12)
+
+
+test_every_bracketing_equals_the_naive_product_thorough = slow_twin(
+    test_every_bracketing_equals_the_naive_product, **bracketing_cases, max_examples=60)
 
 
 def test_mixed_precision_promotes_and_integers_become_float64():

@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -147,9 +147,9 @@ def check_calls(plan, provider):
             assert (kind, k, shape) == ("adjoint", lo, (1 if diag else d[hi + 1], d[lo + 1]))
 
 
-# 60 examples, seven plans each: the fixed sweep, diagonal and formed-plan cases below check the same
-# products and calls, and the random trees reach every plan shape
-@fewer_examples(60)
+# 12 examples, seven plans each: the fixed sweep, diagonal and formed-plan cases below check the same
+# products and calls, and the random trees reach every plan shape; the _thorough twin (-m slow) runs 60
+@fewer_examples(12)
 @given(chains(), st.integers(0, 70))
 def test_every_strategy_plan_gives_the_jacobian(chain, limit):
     factors, mats, square = chain
@@ -160,8 +160,13 @@ def test_every_strategy_plan_gives_the_jacobian(chain, limit):
         check_calls(plan, provider)
 
 
-# 60 examples: the fixed sweep, diagonal and formed-plan cases below check the same products and calls
-@fewer_examples(60)
+test_every_strategy_plan_gives_the_jacobian_thorough = slow_twin(
+    test_every_strategy_plan_gives_the_jacobian, chains(), st.integers(0, 70), max_examples=60)
+
+
+# 12 examples: the fixed sweep, diagonal and formed-plan cases below check the same products and calls;
+# the _thorough twin (-m slow) runs 60
+@fewer_examples(12)
 @given(st.data())
 def test_random_trees_give_the_jacobian(data):
     factors, mats, square = data.draw(chains(max_factors=7))
@@ -171,6 +176,10 @@ def test_random_trees_give_the_jacobian(data):
     check_calls(plan, provider)
     # the same plan on formed matrices (diagonals 1-D) through the checked entry point
     assert_close(execute_generalized(plan, mats), reference(mats))
+
+
+test_random_trees_give_the_jacobian_thorough = slow_twin(test_random_trees_give_the_jacobian, st.data(),
+                                                        max_examples=60)
 
 
 def test_tangent_and_adjoint_sweeps_call_once_per_factor_with_the_whole_block():

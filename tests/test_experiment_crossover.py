@@ -4,7 +4,8 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
+from figures import DRAW, saving_figures
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,11 +13,13 @@ import chainopt as co
 from chainopt.cli import main as cli_main
 from chainopt.experiments import crossover
 
+CROSSINGS = (st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
 
-# 100 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
-# test's predicted grid check the same sign change on fixed numbers
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 300), min_size=1, max_size=4), st.integers(1, 500), st.data())
+
+# 20 examples: the uniform-interior case below, the doctest's widening and narrowing cases and the smoke
+# test's predicted grid check the same sign change on fixed numbers; the _thorough twin (-m slow) runs 100
+@fewer_examples(20)
+@given(*CROSSINGS)
 def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data):
     cross = crossover.predicted_crossover(interior, n_out)
     n_in = data.draw(st.integers(1, 2000))
@@ -31,21 +34,26 @@ def test_predicted_crossover_separates_fwd_and_bwd_exactly(interior, n_out, data
         assert fwd == bwd
 
 
+test_predicted_crossover_separates_fwd_and_bwd_exactly_thorough = slow_twin(
+    test_predicted_crossover_separates_fwd_and_bwd_exactly, *CROSSINGS, max_examples=100)
+
+
 def test_uniform_interior_crosses_at_n_in_equal_n_out():
     for n_out in (1, 7, 256, 4096):
         assert crossover.predicted_crossover((256, 256, 256), n_out) == Fraction(n_out)
 
 
-def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypatch):
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypatch, draw):
     # a small measured grid, two measured interiors (widening, the widest, is not timed) and short
     # measurements: a smoke test, not a measurement; the predicted grid keeps every interior
     monkeypatch.setattr(crossover, "MEASURED_INTERIORS", ("uniform", "bottleneck"))
-    result = crossover.main(tmp_path, quick=True, measured_grid=(1, 16), min_time=0.002)
-    names = {p.name for p in tmp_path.iterdir()}
-    assert names == {
+    with saving_figures(draw, crossover) as figs:
+        result = crossover.main(tmp_path, quick=True, measured_grid=(1, 16), min_time=0.002)
+    assert figs.names(tmp_path) == sorted([
         "crossover.csv", "crossover_measured.csv", "crossover.md",
         "crossover_sweep.png", "crossover_heatmap.png", "crossover_saving.png",
-    }
+    ])
     predicted = pd.read_csv(tmp_path / "crossover.csv")
     uniform = predicted[predicted["interior"] == "uniform"]
     # the uniform-interior crossover is exactly the diagonal n_1 = n_N
@@ -71,7 +79,7 @@ def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypat
     text = (tmp_path / "crossover.md").read_text()
     assert "![FWD vs BWD along n_1](crossover_sweep.png)" in text and "BLAS" in text
     for png in ("crossover_sweep.png", "crossover_heatmap.png", "crossover_saving.png"):
-        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+        figs.check(tmp_path / png)
 
 
 def test_measured_crossover_interpolates_the_sign_change():

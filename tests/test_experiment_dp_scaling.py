@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.strategies import optimal
 from chainopt.experiments import dp_scaling
@@ -15,10 +16,13 @@ def test_the_three_dps_agree_with_cormen_and_each_other(dims):
         assert dp_scaling.textbook_cost(dims) == 15125
 
 
-def test_quick_main_writes_csv_png_markdown(tmp_path):
-    result = dp_scaling.main(tmp_path, quick=True)
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["dp_scaling.csv", "dp_scaling.md", "dp_scaling.png"]
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main_writes_csv_png_markdown(tmp_path, draw, monkeypatch):
+    if not draw:  # by default up to 16 factors, figures built; -m slow: the whole quick run (to 64), figures drawn
+        monkeypatch.setattr(dp_scaling, "QUICK_SIZES", (4, 8, 16))
+    with saving_figures(draw, dp_scaling) as figs:
+        result = dp_scaling.main(tmp_path, quick=True)
+    assert figs.names(tmp_path) == ["dp_scaling.csv", "dp_scaling.md", "dp_scaling.png"]
     df = pd.read_csv(tmp_path / "dp_scaling.csv")
     assert set(df["method"]) == {"chainopt", "numpy", "textbook"}
     assert sorted(df["factors"].unique()) == list(dp_scaling.QUICK_SIZES)
@@ -26,7 +30,7 @@ def test_quick_main_writes_csv_png_markdown(tmp_path):
     assert (df["seconds"] > 0).all() and (df["repeats"] >= 1).all()
     text = (tmp_path / "dp_scaling.md").read_text()
     assert "BLAS" in text and "date:" in text and "| factors |" in text
-    assert (tmp_path / "dp_scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figs.check(tmp_path / "dp_scaling.png")
     assert result["ratios"] == {256: None, 1000: None}
 
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pandas as pd
+import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.strategies import plan
 from chainopt.experiments import gjcp_scaling
@@ -18,9 +20,12 @@ def test_random_factors_chain_and_respect_the_ranges():
             assert 1 <= f.tangent == f.adjoint == f.tape <= limit
 
 
-def test_quick_main_writes_csv_png_markdown(tmp_path):
-    result = gjcp_scaling.main(tmp_path, quick=True, seed=1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gjcp_scaling.csv", "gjcp_scaling.md", "gjcp_scaling.png"]
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main_writes_csv_png_markdown(tmp_path, draw):
+    with saving_figures(draw, gjcp_scaling) as figs:
+        result = gjcp_scaling.main(tmp_path, quick=True, seed=1)
+    assert figs.names(tmp_path) == ["gjcp_scaling.csv", "gjcp_scaling.md", "gjcp_scaling.png"]
+    figs.check(tmp_path / "gjcp_scaling.png")
     df = pd.read_csv(tmp_path / "gjcp_scaling.csv")
     assert sorted(df["factors"].unique()) == list(gjcp_scaling.QUICK_SIZES)
     assert set(df["family"]) == set(gjcp_scaling.FAMILIES)

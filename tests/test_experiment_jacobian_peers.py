@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.experiments import jacobian_peers
 
@@ -22,23 +23,24 @@ def test_one_core_pins_and_restores():
     assert os.sched_getaffinity(0) == before
 
 
-def run_quick(tmp_path, monkeypatch, peers):
+def run_quick(tmp_path, monkeypatch, peers, draw=True):
     monkeypatch.setattr(jacobian_peers, "SHAPES", {"hourglass": (40, 20, 3, 20, 40), "funnel": (30, 20, 1)})
-    result = jacobian_peers.main(tmp_path, quick=True, peers=peers)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["jacobian_peers.csv", "jacobian_peers.md",
-                                                           "jacobian_peers.png"]
+    with saving_figures(draw, jacobian_peers) as figs:
+        result = jacobian_peers.main(tmp_path, quick=True, peers=peers)
+    assert figs.names(tmp_path) == ["jacobian_peers.csv", "jacobian_peers.md", "jacobian_peers.png"]
     df = pd.read_csv(tmp_path / "jacobian_peers.csv")
     assert (df["max_rel_diff"] <= jacobian_peers.TOLERANCE).all()
     assert (df["q1_s"] <= df["median_s"]).all() and (df["median_s"] <= df["q3_s"]).all()
     assert df.set_index(["shape", "method"]).loc[("hourglass", "chainopt"), "widths"] == "2 1 1 1 2"  # // 20, >= 1
     text = (tmp_path / "jacobian_peers.md").read_text()
     assert "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE" in text and "kernel" in text
-    assert (tmp_path / "jacobian_peers.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figs.check(tmp_path / "jacobian_peers.png")
     return result, df
 
 
-def test_quick_main_alone_writes_csv_png_markdown(tmp_path, monkeypatch):
-    result, df = run_quick(tmp_path, monkeypatch, peers=())
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main_alone_writes_csv_png_markdown(tmp_path, monkeypatch, draw):
+    result, df = run_quick(tmp_path, monkeypatch, peers=(), draw=draw)
     assert set(df["method"]) == {"chainopt"}
     assert result["ratios"] == {"hourglass": None, "funnel": None}
     assert result["notes"] == ["no peer asked for: chainopt alone"]

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.strategies import brute, plan
 from chainopt.errors import ResultMismatchError
@@ -20,9 +21,13 @@ def test_greedy_cost_is_half_opt_einsums_flop_count(dims):
     assert cost >= brute(dims).cost
 
 
-def test_quick_main_writes_csv_png_markdown(tmp_path):
-    result = long_chains.main(tmp_path, quick=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long_chains.csv", "long_chains.md", "long_chains.png"]
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main_writes_csv_png_markdown(tmp_path, draw, monkeypatch):
+    if not draw:  # by default up to 30 factors, figures built; -m slow: the whole quick run (to 100), figures drawn
+        monkeypatch.setattr(long_chains, "QUICK_SIZES", (10, 30))
+    with saving_figures(draw, long_chains) as figs:
+        result = long_chains.main(tmp_path, quick=True)
+    assert figs.names(tmp_path) == ["long_chains.csv", "long_chains.md", "long_chains.png"]
     df = pd.read_csv(tmp_path / "long_chains.csv")
     assert sorted(df["factors"].unique()) == list(long_chains.QUICK_SIZES)
     exact = df[df["method"].isin(long_chains.EXACT)]
@@ -33,7 +38,7 @@ def test_quick_main_writes_csv_png_markdown(tmp_path):
         assert (greedy["ratio"] >= 1.0).all()
     text = (tmp_path / "long_chains.md").read_text()
     assert "BLAS" in text and "| factors |" in text and "not measured" in text
-    assert (tmp_path / "long_chains.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figs.check(tmp_path / "long_chains.png")
     assert result["targets"] == {} and "Hu-Shing" in result["reading"]
 
 

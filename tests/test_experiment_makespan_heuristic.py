@@ -2,6 +2,8 @@
 
 import numpy as np
 import pandas as pd
+import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.factors import as_factors
 from chainopt.core.strategies.makespan import makespan_dp
@@ -33,10 +35,12 @@ def test_the_summary_counts_a_chain_where_the_heuristic_is_not_optimal():
     assert row["DP optimal"] == "0%" and row["worst DP / optimum"] == "1.2000"
 
 
-def test_quick_main_writes_csv_png_markdown(tmp_path):
-    result = makespan_heuristic.main(tmp_path, quick=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "makespan_heuristic.csv", "makespan_heuristic.md", "makespan_heuristic.png"]
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main_writes_csv_png_markdown(tmp_path, draw):
+    with saving_figures(draw, makespan_heuristic) as figs:
+        result = makespan_heuristic.main(tmp_path, quick=True)
+    assert figs.names(tmp_path) == ["makespan_heuristic.csv", "makespan_heuristic.md", "makespan_heuristic.png"]
+    figs.check(tmp_path / "makespan_heuristic.png")
     df = pd.read_csv(tmp_path / "makespan_heuristic.csv")
     assert sorted(df["q"].unique()) == [3, 4, 5] and (df["ratio"] >= 1).all()
     assert result["worst"] == df.loc[df["finished"], "ratio"].max()

@@ -3,31 +3,32 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.strategies import brute
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments import notes_claim
 
-PNG = b"\x89PNG\r\n\x1a\n"
 
-
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+@pytest.fixture(scope="module", params=DRAW)
+def quick(request, tmp_path_factory):
+    """The quick run, its figure built by default and drawn with -m slow: every test of the module sees both."""
     out = tmp_path_factory.mktemp("notes_claim")
     plt.close("all")
-    result = notes_claim.main(out, quick=True)
-    return out, result
+    with saving_figures(request.param, notes_claim) as figs:
+        result = notes_claim.main(out, quick=True)
+    return out, result, figs
 
 
 def test_quick_main_writes_csv_png_markdown_and_closes_its_figure(quick):
-    out, result = quick
-    assert sorted(p.name for p in out.iterdir()) == ["notes_claim.csv", "notes_claim.md", "notes_claim.png"]
-    assert (out / "notes_claim.png").read_bytes()[:8] == PNG
+    out, result, figs = quick
+    assert figs.names(out) == ["notes_claim.csv", "notes_claim.md", "notes_claim.png"]
+    figs.check(out / "notes_claim.png")
     assert plt.get_fignums() == []
 
 
 def test_claim_holds_on_every_chain_whose_other_dims_are_at_least_two(quick):
-    out, result = quick
+    out, result, _ = quick
     df = pd.read_csv(out / "notes_claim.csv")
     random = df[df["source"] == "random"]
     per_group = len(notes_claim.QUICK_FACTORS) * notes_claim.QUICK_CHAINS
@@ -52,7 +53,7 @@ def test_claim_holds_on_every_chain_whose_other_dims_are_at_least_two(quick):
 
 
 def test_the_seed_notes_counterexample_and_its_mirror_are_computed(quick):
-    out, result = quick
+    out, result, _ = quick
     df = pd.read_csv(out / "notes_claim.csv")
     seed = df[df["source"] == "seed notes"].set_index("mode")
     assert seed.loc["fwd", "dims"] == "1 1 100 2" and seed.loc["bwd", "dims"] == "2 100 1 1"
@@ -78,7 +79,7 @@ def test_a_failure_with_every_other_dim_at_least_two_is_reported_as_a_bug():
 def test_the_plot_draws_on_a_given_axes(quick):
     from chainopt.plots import plot_notes_claim
 
-    _, result = quick
+    _, result, _ = quick
     fig, ax = plt.subplots()
     try:
         assert plot_notes_claim(result["data"], ax=ax) is ax

@@ -6,33 +6,34 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.core.strategies import brute
 from chainopt.experiments import optimal_vs_pure
 from chainopt.plots import plot_optimal_vs_pure
 
-PNG = b"\x89PNG\r\n\x1a\n"
 
-
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+@pytest.fixture(scope="module", params=DRAW)
+def quick(request, tmp_path_factory):
+    """The quick run, its figure built by default and drawn with -m slow: every test of the module sees both."""
     out = tmp_path_factory.mktemp("optimal_vs_pure")
     plt.close("all")
-    result = optimal_vs_pure.main(out, quick=True)
-    return out, result
+    with saving_figures(request.param, optimal_vs_pure) as figs:
+        result = optimal_vs_pure.main(out, quick=True)
+    return out, result, figs
 
 
 def test_quick_main_writes_csv_png_markdown_and_closes_its_figure(quick):
-    out, result = quick
-    assert sorted(p.name for p in out.iterdir()) == ["optimal_vs_pure.csv", "optimal_vs_pure.md", "optimal_vs_pure.png"]
-    assert sorted(p.name for p in result["paths"]) == sorted(p.name for p in out.iterdir())
-    assert (out / "optimal_vs_pure.png").read_bytes()[:8] == PNG
+    out, result, figs = quick
+    assert figs.names(out) == ["optimal_vs_pure.csv", "optimal_vs_pure.md", "optimal_vs_pure.png"]
+    assert sorted(p.name for p in result["paths"]) == figs.names(out)
+    figs.check(out / "optimal_vs_pure.png")
     assert plt.get_fignums() == []
 
 
 def test_csv_has_every_family_and_length_with_exact_costs(quick):
-    out, _ = quick
+    out, _, _ = quick
     df = pd.read_csv(out / "optimal_vs_pure.csv")
     expected = (
         len(optimal_vs_pure.FAMILIES) * len(optimal_vs_pure.QUICK_FACTORS) * optimal_vs_pure.QUICK_CHAINS_PER_LENGTH
@@ -49,7 +50,7 @@ def test_csv_has_every_family_and_length_with_exact_costs(quick):
 
 
 def test_saving_is_at_least_one_and_exactly_one_where_a_pure_mode_is_optimal(quick):
-    out, result = quick
+    out, result, _ = quick
     df = pd.read_csv(out / "optimal_vs_pure.csv")
     better = np.minimum(df["fwd_cost"], df["bwd_cost"])
     assert (better >= df["optimal_cost"]).all()
@@ -62,7 +63,7 @@ def test_saving_is_at_least_one_and_exactly_one_where_a_pure_mode_is_optimal(qui
 
 
 def test_markdown_reads_the_numbers_from_the_data(quick):
-    out, result = quick
+    out, result, _ = quick
     text = (out / "optimal_vs_pure.md").read_text()
     assert "date:" in text and "![" in text and "optimal_vs_pure.png" in text
     assert "| family | chains |" in text and "| rank | family |" in text
@@ -105,7 +106,7 @@ def test_the_run_is_seeded():
 
 
 def test_the_plot_draws_on_a_given_axes(quick):
-    _, result = quick
+    _, result, _ = quick
     fig, ax = plt.subplots()
     try:
         assert plot_optimal_vs_pure(result["data"], ax=ax) is ax

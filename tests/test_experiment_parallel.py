@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.core.factors import as_factors
 from chainopt.core.strategies import plan
@@ -50,9 +51,13 @@ def test_quick_main_writes_csv_png_markdown(tmp_path):
     assert "## Dask's overhead per task" in text and "| chain | dims |" in text and "BLAS" in text
 
 
-def test_without_dask_main_writes_the_predictions_only(tmp_path, monkeypatch):
+@pytest.mark.parametrize("draw", DRAW)
+def test_without_dask_main_writes_the_predictions_only(tmp_path, monkeypatch, draw):
     monkeypatch.setattr(parallel, "_have_dask", lambda: False)
-    result = parallel.main(tmp_path, quick=True)
+    with saving_figures(draw, parallel) as figs:
+        result = parallel.main(tmp_path, quick=True)
+    assert figs.names(tmp_path) == ["parallel.csv", "parallel.md", "parallel.png", "parallel_rounds.csv"]
+    figs.check(tmp_path / "parallel.png")
     df = pd.read_csv(tmp_path / "parallel.csv")
     assert df["measured"].isna().all() and (df["predicted"] >= 1).all()
     assert "Dask is not installed" in result["reading"] and result["overhead"] == []

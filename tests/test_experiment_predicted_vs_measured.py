@@ -2,15 +2,18 @@
 
 import pandas as pd
 import pytest
+from figures import DRAW, saving_figures
 
 from chainopt.experiments import predicted_vs_measured as pvm
 
 
-def test_quick_main(tmp_path):
-    result = pvm.main(tmp_path, quick=True)
-    assert {p.name for p in tmp_path.iterdir()} == {
-        "predicted_vs_measured.csv", "predicted_vs_measured.png", "predicted_vs_measured.md",
-    }
+@pytest.mark.parametrize("draw", DRAW)
+def test_quick_main(tmp_path, draw):
+    with saving_figures(draw, pvm) as figs:
+        result = pvm.main(tmp_path, quick=True)
+    names = ["predicted_vs_measured.csv", "predicted_vs_measured.md", "predicted_vs_measured.png"]
+    assert figs.names(tmp_path) == names
+    figs.check(tmp_path / "predicted_vs_measured.png")
     df = pd.read_csv(tmp_path / "predicted_vs_measured.csv")
     # every bracketing of each 5-factor chain (14), plus up to 3 plans of the long one
     assert (df[df["kind"] == "every bracketing"].groupby("chain").size() == 14).all()

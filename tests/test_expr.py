@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.autodiff.expr import EXAMPLES, evaluate, parse, parse_point
@@ -91,15 +92,10 @@ def test_syntax_errors(source, fragment):
         parse(source)
 
 
-def test_a_too_deeply_nested_expression_is_a_clear_error():
-    with pytest.raises(ExpressionError, match="too deeply nested"):
-        parse("+".join(["x"] * 100_000))
-
-
-def test_the_parse_limit_is_reported_as_pythons():
+def test_a_too_deeply_nested_expression_is_a_clear_error_at_pythons_parse_limit():
     """Where the parser gives up depends on the interpreter (3.11 fails at ~3,000 terms, 3.13 at ~10,000):
     100,000 terms is past every supported one's limit, and the message names the input's size."""
-    with pytest.raises(ExpressionError) as info:
+    with pytest.raises(ExpressionError, match="too deeply nested") as info:
         parse("+".join(["x"] * 100_000))
     message = str(info.value)
     assert "Python's own parser" in message and "sys.getrecursionlimit()" in message and "199,999 characters" in message
@@ -135,9 +131,10 @@ def test_a_constant_that_overflows_is_refused_by_name():
         evaluate("x + 0.0 / 0.0", {"x": 1.0})
 
 
-def test_a_long_flat_sum_below_pythons_limit_folds_into_one_definition():
+# 1,200 terms already pass the default recursion limit of 1,000; 2,500 (closer to the parser's limit) with -m slow
+@pytest.mark.parametrize("n", [1200, pytest.param(2500, marks=pytest.mark.slow)])
+def test_a_long_flat_sum_below_pythons_limit_folds_into_one_definition(n):
     """Thousands of folded nodes in one definition: no recursion (ast.unparse would hit the limit)."""
-    n = 2500
     ev = evaluate("f = " + " + ".join(["x"] * n), {"x": 1.0})
     (f,) = ev.trace.outputs
     assert ev.definitions[f] == " + ".join(["x"] * n) and f.value == n
@@ -254,8 +251,12 @@ expressions = st.recursive(
 )
 
 
-@settings(max_examples=60)
-@given(source=expressions, x=st.floats(-2, 2), y=st.floats(-2, 2))
+POINTS = {"source": expressions, "x": st.floats(-2, 2), "y": st.floats(-2, 2)}
+
+
+# 12 examples each here; the _thorough twins (-m slow) run 60
+@fewer_examples(12)
+@given(**POINTS)
 def test_random_expressions_tangent_equals_adjoint_equals_finite_differences(source, x, y):
     ev = evaluate(source, {"x": x, "y": y}, allow_unused=True)
     (f,), (xn, yn) = ev.trace.outputs, ev.trace.inputs
@@ -269,6 +270,10 @@ def test_random_expressions_tangent_equals_adjoint_equals_finite_differences(sou
     assert np.isfinite(f.value)
 
 
+test_random_expressions_tangent_equals_adjoint_equals_finite_differences_thorough = slow_twin(
+    test_random_expressions_tangent_equals_adjoint_equals_finite_differences, **POINTS, max_examples=60)
+
+
 variable_expressions = st.recursive(
     st.sampled_from(["x", "y"]),
     lambda inner: st.one_of(
@@ -279,9 +284,13 @@ variable_expressions = st.recursive(
 ).filter(lambda source: source not in ("x", "y"))
 
 
-@settings(max_examples=60)
+@fewer_examples(12)
 @given(source=variable_expressions)
 def test_folded_definitions_read_as_ast_unparse_writes_them(source):
     """The iterative renderer puts parentheses where Python's ast.unparse does."""
     ev = evaluate(f"f = {source}", {"x": 0.5, "y": 0.25}, allow_unused=True)
     assert ev.definitions[ev.trace.outputs[0]] == ast.unparse(ast.parse(source, mode="eval"))
+
+
+test_folded_definitions_read_as_ast_unparse_writes_them_thorough = slow_twin(
+    test_folded_definitions_read_as_ast_unparse_writes_them, source=variable_expressions, max_examples=60)

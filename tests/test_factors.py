@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.core.chain import Chain
@@ -188,8 +189,12 @@ def _chained(fs):
     return tuple(out)
 
 
-@given(st.lists(factor_st, min_size=1, max_size=6).map(_chained))
-@settings(max_examples=60)
+chained_factors = st.lists(factor_st, min_size=1, max_size=6).map(_chained)
+
+
+# 20 examples (test_read_csv_and_json_text_and_files reads fixed files of each format); the twin (-m slow) runs 60
+@fewer_examples(20)
+@given(chained_factors)
 def test_csv_and_json_round_trip(fs):
     rows = [",".join(FACTOR_FIELDS)] + [
         ",".join(str(getattr(f, k)).lower() for k in FACTOR_FIELDS) for f in fs]
@@ -198,6 +203,9 @@ def test_csv_and_json_round_trip(fs):
     if not any(f.given or f.diagonal for f in fs) and all(f.tangent == f.adjoint == f.tape for f in fs):
         text = f"{len(fs)}\n" + "".join(f"{f.n_out} {f.n_in} {f.tape}\n" for f in fs)
         assert read_factors(text) == fs
+
+
+test_csv_and_json_round_trip_thorough = slow_twin(test_csv_and_json_round_trip, chained_factors, max_examples=60)
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fewer_examples import fewer_examples
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.core.chain import bwd_cost, fwd_cost
@@ -194,8 +194,9 @@ def mixed_chains(draw, max_q=5, max_dim=6, max_cost=40):
     return tuple(fs), limit
 
 
-# 80 examples: the fixed six-factor case below and the bundled reference instances check the same optimum
-@fewer_examples(80)
+# 15 examples each: the fixed six-factor case below and the bundled reference instances check the same optimum;
+# the _thorough twins (-m slow) run 80
+@fewer_examples(15)
 @given(mixed_chains())
 def test_dp_equals_brute_force_over_every_elimination_sequence(chain):
     fs, limit = chain
@@ -204,8 +205,12 @@ def test_dp_equals_brute_force_over_every_elimination_sequence(chain):
     assert tree_cost(fs, nodes, limit) == cost
 
 
+test_dp_equals_brute_force_over_every_elimination_sequence_thorough = slow_twin(
+    test_dp_equals_brute_force_over_every_elimination_sequence, mixed_chains(), max_examples=80)
+
+
+@fewer_examples(15)
 @given(mixed_chains())
-@settings(max_examples=80)
 def test_preaccumulate_equals_brute_force_without_eliminations(chain):
     fs, limit = chain
     cost, nodes = preaccumulate(fs, limit)
@@ -213,6 +218,10 @@ def test_preaccumulate_equals_brute_force_without_eliminations(chain):
     assert tree_cost(fs, nodes, limit) == cost
     assert {op for op, _ in nodes.values()} <= {"ACC", "MUL"}
     assert cost >= generalized_dp(fs, memory_limit=limit)[0]
+
+
+test_preaccumulate_equals_brute_force_without_eliminations_thorough = slow_twin(
+    test_preaccumulate_equals_brute_force_without_eliminations, mixed_chains(), max_examples=80)
 
 
 def test_dp_equals_brute_force_on_six_factors():
@@ -235,8 +244,12 @@ def test_dp_equals_brute_force_on_six_factors():
 # --- given dense factors: today's matrix-chain problem -------------------------------------------
 
 
-@given(st.lists(st.integers(1, 30), min_size=2, max_size=9))
-@settings(max_examples=60)
+dense_dims = st.lists(st.integers(1, 30), min_size=2, max_size=9)
+
+
+# 15 examples: the fixed 200-factor chain below checks the same trees; the _thorough twin (-m slow) runs 60
+@fewer_examples(15)
+@given(dense_dims)
 def test_given_dense_factors_give_todays_trees_and_costs(dims):
     fs = as_factors(dims)
     for mine, theirs in ((generalized_dp(fs), optimal(dims)), (global_tangent(fs), fwd(dims)),
@@ -248,6 +261,10 @@ def test_given_dense_factors_give_todays_trees_and_costs(dims):
         assert muls == {(lo, hi): mid for lo, mid, hi in theirs.splits}
         assert all(nodes[(k, k)] == ("ACC", k) for k in range(len(dims) - 1))
     assert global_tangent(fs)[0] == fwd_cost(dims) and global_adjoint(fs)[0] == bwd_cost(dims)
+
+
+test_given_dense_factors_give_todays_trees_and_costs_thorough = slow_twin(
+    test_given_dense_factors_give_todays_trees_and_costs, dense_dims, max_examples=60)
 
 
 def test_given_dense_chain_of_200_factors_matches_todays_optimal():
@@ -262,7 +279,10 @@ def test_given_dense_chain_of_200_factors_matches_todays_optimal():
 # --- Naumann's bundled instances -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", RESULTS, ids=[r["file"] for r in RESULTS])
+# the 500-factor instance (a quarter of a second for its DP alone) runs with -m slow
+@pytest.mark.parametrize(
+    "entry", [pytest.param(r, marks=[pytest.mark.slow] if r["file"].endswith("/p_500_500.1") else []) for r in RESULTS],
+    ids=[r["file"] for r in RESULTS])
 def test_bundled_instances(entry):
     fs = read_factors(bundled_path(entry["file"]))
     ref = entry["gdjcpb_solve"]
@@ -292,9 +312,9 @@ def test_bundled_instances(entry):
 # --- the STCE chains -----------------------------------------------------------------------------
 
 
-def test_stce_chains_every_reference_value():
+def _check_stce_chains(entries):
     checked = 0
-    for entry in STCE:
+    for entry in entries:
         fs = stce_factors(entry)
         assert generalized_dp(fs)[0] == entry["mf_dp_cost"], entry["index"]
         assert global_tangent(fs)[0] == entry["global_tangent_cost"], entry["index"]
@@ -306,14 +326,27 @@ def test_stce_chains_every_reference_value():
             limit = lim["available_memory"] or None
             assert generalized_dp(fs, memory_limit=limit)[0] == lim["dp_cost"], entry["index"]
             checked += 1
-    assert checked == 303 * 7
+    return checked
+
+
+def test_stce_chains_reference_values_on_a_subset():
+    """The three worked examples and every 5th batch chain (63 of 303); -m slow: all."""
+    batch = [e for e in STCE if e["config_note"].startswith("config_batch")]
+    assert _check_stce_chains([e for e in STCE if e not in batch] + batch[::5]) == 63 * 7
+
+
+@pytest.mark.slow
+def test_stce_chains_every_reference_value():
+    assert _check_stce_chains(STCE) == 303 * 7
 
 
 # --- the memory limit ----------------------------------------------------------------------------
 
 
+# 15 examples: test_bundled_instances and the STCE chains check limited-memory optima against the reference
+# solver; the _thorough twin (-m slow) runs 40
+@fewer_examples(15)
 @given(mixed_chains(max_q=6))
-@settings(max_examples=40)
 def test_memory_limit_only_ever_costs_more(chain):
     fs, _ = chain
     limits = sorted({f.tape for f in fs} | {0})
@@ -325,6 +358,10 @@ def test_memory_limit_only_ever_costs_more(chain):
         for (lo, _hi), (op, _mid) in nodes.items():
             if op == "ADJ":
                 assert fs[lo].tape <= m
+
+
+test_memory_limit_only_ever_costs_more_thorough = slow_twin(
+    test_memory_limit_only_ever_costs_more, mixed_chains(max_q=6), max_examples=40)
 
 
 def test_sweeps_with_memory_limit_and_mixtures():
@@ -390,8 +427,9 @@ def reference_table(fs, limit):
     return cost
 
 
+# 12 examples: test_huge_sizes_take_the_exact_path checks a fixed chain; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
 @given(mixed_chains(max_q=9, max_dim=30, max_cost=2000))
-@settings(max_examples=30)
 def test_vectorised_formulas_agree_with_costs_py(chain):
     fs, limit = chain
     ref = reference_table(fs, limit)
@@ -409,6 +447,10 @@ def test_vectorised_formulas_agree_with_costs_py(chain):
             nodes[(a - lo, b - lo)] = (name, k - lo)
             stack += {"MUL": [(a, k), (k + 1, b)], "TAN": [(a, b - 1)], "ADJ": [(a + 1, b)]}.get(name, [])
         assert tree_cost(fs[lo : hi + 1], nodes, limit) == ref[lo, hi]
+
+
+test_vectorised_formulas_agree_with_costs_py_thorough = slow_twin(
+    test_vectorised_formulas_agree_with_costs_py, mixed_chains(max_q=9, max_dim=30, max_cost=2000), max_examples=30)
 
 
 def test_huge_sizes_take_the_exact_path():

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,10 +62,13 @@ chains = st.integers(1, 6).flatmap(
 )
 
 
-# 60 examples: the reference solver's chains above check the same costs on fixed cases, and the issue's
-# example below the same round trip and steps
-@fewer_examples(60)
-@given(chains, st.sampled_from(["fwd", "bwd", "optimal", "preaccumulate"]))
+STRATEGY_NAMES = st.sampled_from(["fwd", "bwd", "optimal", "preaccumulate"])
+
+
+# 12 examples: the reference solver's chains above check the same costs on fixed cases, and the issue's
+# example below the same round trip and steps; the _thorough twin (-m slow) runs 60
+@fewer_examples(12)
+@given(chains, STRATEGY_NAMES)
 def test_every_plan_round_trips_through_its_text_and_its_steps_add_up(spec, strategy):
     factors = _factors(spec, None)
     p = co.plan(factors, strategy)
@@ -74,14 +77,24 @@ def test_every_plan_round_trips_through_its_text_and_its_steps_add_up(spec, stra
     assert p.cost >= co.plan(factors, "optimal").cost
 
 
-# 100 examples: test_generalized's given-dense tests (a fixed 200-factor chain, and drawn chains against
-# optimal, fwd and bwd) check the same identity
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 40), min_size=2, max_size=9), st.sampled_from(["fwd", "bwd", "optimal"]))
+test_every_plan_round_trips_through_its_text_and_its_steps_add_up_thorough = slow_twin(
+    test_every_plan_round_trips_through_its_text_and_its_steps_add_up, chains, STRATEGY_NAMES, max_examples=60)
+
+GIVEN_DIMS = (st.lists(st.integers(1, 40), min_size=2, max_size=9), st.sampled_from(["fwd", "bwd", "optimal"]))
+
+
+# 20 examples: test_generalized's given-dense tests (a fixed 200-factor chain, and drawn chains against
+# optimal, fwd and bwd) check the same identity; the _thorough twin (-m slow) runs 100
+@fewer_examples(20)
+@given(*GIVEN_DIMS)
 def test_a_chain_of_given_factors_is_the_matrix_chain_problem(dims, strategy):
     given_factors = [Factor(n_in=a, n_out=b, given=True) for a, b in zip(dims, dims[1:])]
     assert co.plan(given_factors, strategy) == co.plan(dims, strategy)
     assert co.plan(given_factors, strategy).cost == co.plan(dims, strategy).cost
+
+
+test_a_chain_of_given_factors_is_the_matrix_chain_problem_thorough = slow_twin(
+    test_a_chain_of_given_factors_is_the_matrix_chain_problem, *GIVEN_DIMS, max_examples=100)
 
 
 def test_the_issue_example():

@@ -8,8 +8,8 @@ step costs add up to the returned cost.
 
 import numpy as np
 import pytest
-from fewer_examples import fewer_examples
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -72,29 +72,42 @@ def chains(low: int, high: int, max_factors: int = 300):
     )
 
 
-@settings(max_examples=50)
-@given(chains(1, 3))
+# 12 examples of up to 150 factors (the DP oracle is O(n^3)); the _thorough twins (-m slow) run 50 of up to 300
+@fewer_examples(12)
+@given(chains(1, 3, max_factors=150))
 def test_equals_dp_with_many_ties(dims):
     cost, splits = hu_shing(dims)
     check_plan(dims, cost, splits)
     assert cost == dp_cost(dims)
 
 
-@settings(max_examples=50)
-@given(chains(1, 1000))
+test_equals_dp_with_many_ties_thorough = slow_twin(test_equals_dp_with_many_ties, chains(1, 3), max_examples=50)
+
+
+@fewer_examples(12)
+@given(chains(1, 1000, max_factors=150))
 def test_equals_dp_without_ties(dims):
     cost, splits = hu_shing(dims)
     check_plan(dims, cost, splits)
     assert cost == dp_cost(dims)
 
 
-# 100 examples: the structured chains below (3, 4, 5 and 17 factors) and the CLRS table check short chains too
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 12), min_size=2, max_size=25))
+test_equals_dp_without_ties_thorough = slow_twin(test_equals_dp_without_ties, chains(1, 1000), max_examples=50)
+
+short_chains = st.lists(st.integers(1, 12), min_size=2, max_size=25)
+
+
+# 25 examples: the structured chains below (3, 4, 5 and 17 factors) and the CLRS table check short chains too;
+# the _thorough twin (-m slow) runs the profile's 200
+@fewer_examples(25)
+@given(short_chains)
 def test_equals_dp_on_short_chains(dims):
     cost, splits = hu_shing(dims)
     check_plan(dims, cost, splits)
     assert cost == dp_cost(dims)
+
+
+test_equals_dp_on_short_chains_thorough = slow_twin(test_equals_dp_on_short_chains, short_chains)
 
 
 def _structured(n: int) -> dict[str, list[int]]:
@@ -129,7 +142,7 @@ def test_equals_dp_on_structured_chains(name):
 
 @pytest.mark.parametrize(
     "n_factors",
-    [100, 150, *(pytest.param(n, marks=pytest.mark.slow) for n in (300, 600))],
+    [100, *(pytest.param(n, marks=pytest.mark.slow) for n in (150, 300, 600))],
 )
 def test_equals_numpy_multi_dot_order(n_factors):
     dims = np.random.default_rng(n_factors).integers(1, 1001, n_factors + 1).tolist()
@@ -182,12 +195,19 @@ def test_huge_int_dims_are_exact():
         assert cost == dp_cost(dims)
 
 
-@settings(max_examples=60)
-@given(st.lists(st.integers(1, 10**40), min_size=2, max_size=30))
+huge_dims = st.lists(st.integers(1, 10**40), min_size=2, max_size=30)
+
+
+# 15 examples: test_huge_int_dims_are_exact above checks 20 fixed chains of huge dims; the twin (-m slow) runs 60
+@fewer_examples(15)
+@given(huge_dims)
 def test_equals_dp_on_huge_random_dims(dims):
     cost, splits = hu_shing(dims)
     check_plan(dims, cost, splits)
     assert cost == dp_cost(dims)
+
+
+test_equals_dp_on_huge_random_dims_thorough = slow_twin(test_equals_dp_on_huge_random_dims, huge_dims, max_examples=60)
 
 
 @pytest.mark.parametrize("bad", [[], [5], [0, 3], [3, -1, 2], [2.0, 3], [True, 2], "23", 5])
@@ -228,10 +248,17 @@ def test_equal_dims_give_forward_mode():
         assert sorted(splits) == [(0, hi - 1, hi) for hi in range(1, n - 1)]
 
 
-@settings(max_examples=100)
-@given(st.lists(st.integers(1, 4), min_size=2, max_size=40), st.integers(2, 10**20))
+tied_dims, scales = st.lists(st.integers(1, 4), min_size=2, max_size=40), st.integers(2, 10**20)
+
+
+# 25 examples; the _thorough twin (-m slow) runs 100
+@fewer_examples(25)
+@given(tied_dims, scales)
 def test_plan_is_scale_invariant(dims, factor):
     cost, splits = hu_shing(dims)
     scaled_cost, scaled_splits = hu_shing([factor * d for d in dims])
     assert scaled_cost == factor**3 * cost
     assert scaled_splits == splits
+
+
+test_plan_is_scale_invariant_thorough = slow_twin(test_plan_is_scale_invariant, tied_dims, scales, max_examples=100)

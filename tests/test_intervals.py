@@ -11,7 +11,8 @@ import statistics
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainopt.bench.intervals import NO_DIFFERENCE, median_interval, ratio_interval, ratio_verdict
@@ -21,11 +22,19 @@ from chainopt.core.chain import Chain
 SECONDS = st.floats(1e-6, 1e-3, allow_nan=False)
 
 
-@settings(max_examples=25)
-@given(st.lists(SECONDS, min_size=2, max_size=9))
+SAMPLES = st.lists(SECONDS, min_size=2, max_size=9)
+
+
+# 10 examples (each a bootstrap); the _thorough twin (-m slow) runs 25
+@fewer_examples(10)
+@given(SAMPLES)
 def test_the_interval_of_a_median_lies_within_the_sample(values):
     low, high = median_interval(values)
     assert min(values) <= low <= high <= max(values)
+
+
+test_the_interval_of_a_median_lies_within_the_sample_thorough = slow_twin(
+    test_the_interval_of_a_median_lies_within_the_sample, SAMPLES, max_examples=25)
 
 
 def test_a_constant_ratio_has_a_point_interval_and_a_verdict():
@@ -52,9 +61,13 @@ def _result(times):
                            peak=None, machine={"cpu": "x", "cores": 1, "os": "y", "blas": "z", "blas_threads": 1})
 
 
-@settings(max_examples=25)
-@given(st.integers(2, 7).flatmap(lambda n: st.lists(st.lists(SECONDS, min_size=n, max_size=n), min_size=2,
-                                                      max_size=3)))
+COLUMNS = st.integers(2, 7).flatmap(lambda n: st.lists(st.lists(SECONDS, min_size=n, max_size=n), min_size=2,
+                                                         max_size=3))
+
+
+# 6 examples (each a benchmark summary: a bootstrap interval per time and per ratio); the twin (-m slow) runs 25
+@fewer_examples(6)
+@given(COLUMNS)
 def test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1(columns):
     times = {name: ts for name, ts in zip(("fwd", "bwd", "optimal"), columns)}
     res = _result(times)
@@ -75,6 +88,10 @@ def test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1(col
         else:
             assert low <= 1 <= high
         assert res.to_dict()["summary"][list(times).index(name)]["vs_fastest_verdict"] == row["vs_fastest_verdict"]
+
+
+test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1_thorough = slow_twin(
+    test_every_ratio_printed_as_a_difference_has_an_interval_that_excludes_1, COLUMNS, max_examples=25)
 
 
 def test_a_rate_above_the_peak_is_never_printed_as_a_fraction():

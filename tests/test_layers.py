@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
 from chainopt.errors import ChainoptError, DimensionError, NonFiniteError, ShapeError
 from chainopt.layers import ACTIVATIONS, Dense, Elementwise, Network, Residual, get_activation, mlp, resnet
 
-SETTINGS = settings(derandomize=True, deadline=None, max_examples=30)
 SMOOTH = ["tanh", "sigmoid", "softplus", "identity"]
 
 
@@ -76,12 +76,13 @@ def test_relu_layer_away_from_the_kink():
     np.testing.assert_allclose(layer.jacobian(x), central_differences(layer, x), atol=1e-9)
 
 
-@SETTINGS
-@given(
-    widths=st.lists(st.integers(1, 7), min_size=2, max_size=5),
-    activation=st.sampled_from(SMOOTH),
-    seed=st.integers(0, 1000),
-)
+MLPS = {"widths": st.lists(st.integers(1, 7), min_size=2, max_size=5), "activation": st.sampled_from(SMOOTH),
+        "seed": st.integers(0, 1000)}
+
+
+# 12 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
+@given(**MLPS)
 def test_mlp_jacobian_matches_finite_differences_and_every_strategy(widths, activation, seed):
     net = mlp(widths, activation=activation, seed=seed)
     x = point(widths[0], seed)
@@ -93,8 +94,17 @@ def test_mlp_jacobian_matches_finite_differences_and_every_strategy(widths, acti
         np.testing.assert_allclose(net.jacobian(x, strategy=strategy), J, rtol=1e-12, atol=1e-13)
 
 
-@SETTINGS
-@given(width=st.integers(1, 6), depth=st.integers(1, 4), seed=st.integers(0, 1000), activation=st.sampled_from(SMOOTH))
+test_mlp_jacobian_matches_finite_differences_and_every_strategy_thorough = slow_twin(
+    test_mlp_jacobian_matches_finite_differences_and_every_strategy, **MLPS, max_examples=30)
+
+
+RESNETS = {"width": st.integers(1, 6), "depth": st.integers(1, 4), "seed": st.integers(0, 1000),
+           "activation": st.sampled_from(SMOOTH)}
+
+
+# 12 examples; the _thorough twin (-m slow) runs 30
+@fewer_examples(12)
+@given(**RESNETS)
 def test_resnet_jvp_vjp_and_the_adjoint_identity(width, depth, seed, activation):
     net = resnet(width, depth, seed=seed, activation=activation)
     rng = np.random.default_rng(seed)
@@ -105,6 +115,10 @@ def test_resnet_jvp_vjp_and_the_adjoint_identity(width, depth, seed, activation)
     np.testing.assert_allclose(net.vjp(x, u), J.T @ u, rtol=1e-10, atol=1e-12)
     # <u, J v> = <J^T u, v>, with no explicit Jacobian at all
     assert np.isclose(u @ net.jvp(x, v), net.vjp(x, u) @ v, rtol=1e-10, atol=1e-12)
+
+
+test_resnet_jvp_vjp_and_the_adjoint_identity_thorough = slow_twin(
+    test_resnet_jvp_vjp_and_the_adjoint_identity, **RESNETS, max_examples=30)
 
 
 def test_mlp_adjoint_identity_and_matrix_directions():

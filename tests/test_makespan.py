@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -165,11 +165,11 @@ def _dp_against_reference(rows):
 
 
 def test_dp_reproduces_the_reference_makespans_on_a_subset():
-    """The three worked examples and every 5th batch chain (63 of 303), every machine count; -m slow: all."""
+    """The three worked examples and every 10th batch chain (33 of 303), every machine count; -m slow: all."""
     rows = stce_rows()
     batch = [r for r in rows if r["config_note"].startswith("config_batch")]
-    total = _dp_against_reference([r for r in rows if r not in batch] + batch[::5])
-    assert total == {2: 63, 3: 63, 4: 42, 5: 21, 6: 1, "unlimited": 63}
+    total = _dp_against_reference([r for r in rows if r not in batch] + batch[::10])
+    assert total == {2: 33, 3: 33, 4: 22, 5: 11, 6: 1, "unlimited": 33}
 
 
 @pytest.mark.slow
@@ -179,14 +179,26 @@ def test_dp_reproduces_every_reference_makespan():
     assert total == {2: 303, 3: 303, 4: 202, 5: 101, 6: 1, "unlimited": 303}
 
 
-def test_one_machine_is_the_matrix_free_optimum():
-    for row in stce_rows():
+def _one_machine_against_reference(rows):
+    for row in rows:
         fs = factors_of(row["jacobians"])
         value, nodes = makespan_dp(fs, 1)
         assert value == row["mf_dp_cost"]
         ops = schedule(fs, nodes, 1)
         assert check_schedule(fs, nodes, ops, 1) == value == sum(o.cost for o in ops)
         assert makespan_bnb(fs, 1)[0] == value
+
+
+def test_one_machine_is_the_matrix_free_optimum():
+    """The three worked examples and every 5th batch chain (63 of 303); -m slow: all."""
+    rows = stce_rows()
+    batch = [r for r in rows if r["config_note"].startswith("config_batch")]
+    _one_machine_against_reference([r for r in rows if r not in batch] + batch[::5])
+
+
+@pytest.mark.slow
+def test_one_machine_is_the_matrix_free_optimum_on_every_reference_chain():
+    _one_machine_against_reference(stce_rows())
 
 
 def _bnb_against_reference(rows):
@@ -205,8 +217,9 @@ def _bnb_against_reference(rows):
 
 
 def test_bnb_matches_the_reference_on_a_subset():
+    """Two worked examples and every 14th batch chain: 72 of the 910 branch-and-bound makespans; -m slow: all."""
     rows = stce_rows()
-    _bnb_against_reference(rows[1:3] + rows[3::7])
+    assert len(_bnb_against_reference(rows[1:3] + rows[3::14])) == 72
 
 
 @pytest.mark.slow
@@ -327,8 +340,9 @@ def _check_acda(max_length, rows_per_length, time_limit):
 
 
 def test_acda25_published_results_short_chains():
-    seen = _check_acda(4, 12, 30)
-    assert seen == {"DP": 12 * 10, "BnB": 12 * 10}
+    """Lengths 1..4, rows 0..5: 60 DP makespans and 60 finished BnBs; -m slow: lengths 1..6, every row."""
+    seen = _check_acda(4, 6, 30)
+    assert seen == {"DP": 6 * 10, "BnB": 6 * 10}
 
 
 @pytest.mark.slow
@@ -362,9 +376,13 @@ def chains(max_q=5, with_flags=True):
     return build()
 
 
-# 100 examples: the 303 reference chains (test_one_machine_is_the_matrix_free_optimum) check the same optimum
-@fewer_examples(100)
-@given(chains(), st.one_of(st.none(), st.integers(0, 40)))
+MEMORY_LIMITS = st.one_of(st.none(), st.integers(0, 40))
+
+
+# 20 examples: the 303 reference chains (test_one_machine_is_the_matrix_free_optimum) check the same optimum;
+# the _thorough twin (-m slow) runs 100
+@fewer_examples(20)
+@given(chains(), MEMORY_LIMITS)
 def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     value, nodes = makespan_dp(fs, 1, memory_limit=memory_limit)
     assert value == sequential_oracle(fs, memory_limit)
@@ -372,10 +390,16 @@ def test_one_machine_is_the_sequential_optimum(fs, memory_limit):
     assert check_schedule(fs, nodes, ops, 1, memory_limit) == value
 
 
-# 100 examples: the reference makespans above (63 chains by default, all 303 under -m slow) check the same
-# schedules on fixed chains, every machine count
-@fewer_examples(100)
-@given(chains(), st.one_of(st.none(), st.integers(1, 6)), st.one_of(st.none(), st.integers(0, 40)))
+test_one_machine_is_the_sequential_optimum_thorough = slow_twin(
+    test_one_machine_is_the_sequential_optimum, chains(), MEMORY_LIMITS, max_examples=100)
+
+MACHINES = st.one_of(st.none(), st.integers(1, 6))
+
+
+# 20 examples: the reference makespans above (33 chains by default, all 303 under -m slow) check the same
+# schedules on fixed chains, every machine count; the _thorough twin (-m slow) runs 100
+@fewer_examples(20)
+@given(chains(), MACHINES, MEMORY_LIMITS)
 def test_schedules_are_valid(fs, machines, memory_limit):
     value, nodes = makespan_dp(fs, machines, memory_limit=memory_limit)
     ops = schedule(fs, nodes, machines, memory_limit=memory_limit)
@@ -386,9 +410,13 @@ def test_schedules_are_valid(fs, machines, memory_limit):
     assert makespan_dp(fs, None, memory_limit=memory_limit)[0] <= value
 
 
-# 60 examples: the exhaustive enumerations below (tiny chains, four reference chains) and the reference
-# makespans above check the branch and bound against independent values
-@fewer_examples(60)
+test_schedules_are_valid_thorough = slow_twin(test_schedules_are_valid, chains(), MACHINES, MEMORY_LIMITS,
+                                              max_examples=100)
+
+
+# 20 examples: the exhaustive enumerations below (tiny chains, four reference chains) and the reference
+# makespans above check the branch and bound against independent values; the _thorough twin (-m slow) runs 60
+@fewer_examples(20)
 @given(chains(), st.integers(2, 4))
 def test_bnb_never_worse_than_dp(fs, machines):
     dp = makespan_dp(fs, machines)[0]
@@ -401,11 +429,19 @@ def test_bnb_never_worse_than_dp(fs, machines):
     assert value >= -(-sequential_oracle(fs) // machines)
 
 
-# 100 examples: the four reference chains below check the same equality
-@fewer_examples(100)
+test_bnb_never_worse_than_dp_thorough = slow_twin(test_bnb_never_worse_than_dp, chains(), st.integers(2, 4),
+                                                  max_examples=60)
+
+
+# 20 examples: the four reference chains below check the same equality; the _thorough twin (-m slow) runs 100
+@fewer_examples(20)
 @given(chains(max_q=3), st.integers(2, 3))
 def test_bnb_is_exhaustive_enumeration_on_tiny_chains(fs, machines):
     assert makespan_bnb(fs, machines)[0] == exhaustive_makespan(fs, machines)
+
+
+test_bnb_is_exhaustive_enumeration_on_tiny_chains_thorough = slow_twin(
+    test_bnb_is_exhaustive_enumeration_on_tiny_chains, chains(max_q=3), st.integers(2, 3), max_examples=100)
 
 
 @pytest.mark.parametrize("row", [3, 110, 161, 200])

@@ -4,7 +4,8 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from fewer_examples import fewer_examples, slow_twin
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainopt as co
@@ -13,7 +14,6 @@ from chainopt.layers import Dense, Elementwise, Network, Residual, mlp, resnet
 from chainopt.layers import network as network_module
 from chainopt.layers.linear import DenseMap, NetworkFactors
 
-SETTINGS = settings(derandomize=True, deadline=None, max_examples=25)
 STRATEGIES = ("fwd", "bwd", "optimal", "preaccumulate")
 
 
@@ -41,13 +41,13 @@ def mixed(widths, seed):
     return Network([*net.layers[:1], block, *net.layers[1:]])
 
 
-@SETTINGS
-@given(
-    widths=st.lists(st.integers(1, 9), min_size=2, max_size=6),
-    seed=st.integers(0, 10_000),
-    memory_limit=st.one_of(st.none(), st.integers(0, 80)),
-    machines=st.sampled_from([1, 2, None]),
-)
+NETWORKS = {"widths": st.lists(st.integers(1, 9), min_size=2, max_size=6), "seed": st.integers(0, 10_000),
+            "memory_limit": st.one_of(st.none(), st.integers(0, 80)), "machines": st.sampled_from([1, 2, None])}
+
+
+# 10 examples (test_reference_shapes_in_miniature and the resnets below are fixed cases); the twin (-m slow) runs 25
+@fewer_examples(10)
+@given(**NETWORKS)
 def test_every_strategy_equals_the_explicit_product(widths, seed, memory_limit, machines):
     net = mixed(widths, seed)
     x = np.random.default_rng(seed).standard_normal(widths[0])
@@ -56,6 +56,10 @@ def test_every_strategy_equals_the_explicit_product(widths, seed, memory_limit, 
         limit = None if strategy == "bwd" else memory_limit  # the global adjoint sweep needs every tape
         assert_close(net.jacobian(x, strategy, memory_limit=limit), expected)
     assert_close(net.jacobian(x, memory_limit=memory_limit, machines=machines), expected)
+
+
+test_every_strategy_equals_the_explicit_product_thorough = slow_twin(
+    test_every_strategy_equals_the_explicit_product, **NETWORKS, max_examples=25)
 
 
 @pytest.mark.parametrize("widths", [(40, 12, 3, 12, 40), (9, 30, 2, 30, 9), (50, 40, 30, 1), (1, 20, 35, 50)])
@@ -165,9 +169,13 @@ def test_formed_jacobian_strategies_and_bad_options():
         net.jacobian(x, "bwd", memory_limit=2)
 
 
-@SETTINGS
-@given(widths=st.lists(st.integers(1, 8), min_size=2, max_size=6), seed=st.integers(0, 10_000),
-       memory_limit=st.one_of(st.none(), st.integers(0, 60)))
+PROGRAMS = {"widths": st.lists(st.integers(1, 8), min_size=2, max_size=6), "seed": st.integers(0, 10_000),
+            "memory_limit": st.one_of(st.none(), st.integers(0, 60))}
+
+
+# 10 examples; the _thorough twin (-m slow) runs 25
+@fewer_examples(10)
+@given(**PROGRAMS)
 def test_the_compiled_program_agrees_with_run_plan(widths, seed, memory_limit):
     from chainopt.execution import run_plan
 
@@ -179,6 +187,10 @@ def test_the_compiled_program_agrees_with_run_plan(widths, seed, memory_limit):
         J = net.jacobian(x, strategy, memory_limit=memory_limit)
         np.testing.assert_allclose(J, run_plan(plan, provider), rtol=1e-14, atol=1e-300)
         assert J.flags.writeable
+
+
+test_the_compiled_program_agrees_with_run_plan_thorough = slow_twin(
+    test_the_compiled_program_agrees_with_run_plan, **PROGRAMS, max_examples=25)
 
 
 def test_a_single_layer_network_returns_a_copy():

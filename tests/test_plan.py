@@ -1,7 +1,7 @@
 """Plans: rendering, parsing, steps, peak memory and depth."""
 
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,16 +61,23 @@ def test_plans_are_values():
     assert repr(a) == "Plan('(A4 A3) (A2 A1)', chain=Chain([100, 1000, 10, 1000, 100]))"
 
 
-# 100 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
-# fwd, bwd and hourglass renderings check the same round trip
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 9), min_size=2, max_size=8), st.data())
+plan_dims = st.lists(st.integers(1, 9), min_size=2, max_size=8)
+
+
+# 20 examples: the fixed texts of test_parse_allows_spaces_and_redundant_brackets and the design's
+# fwd, bwd and hourglass renderings check the same round trip; the _thorough twin (-m slow) runs 100
+@fewer_examples(20)
+@given(plan_dims, st.data())
 def test_parse_round_trips_every_bracketing(dims, data):
     plans = list(co.all_plans(dims))
     plan = data.draw(st.sampled_from(plans))
     again = Plan.parse(str(plan), dims)
     assert again == plan and str(again) == str(plan)
     assert again.cost == plan.cost
+
+
+test_parse_round_trips_every_bracketing_thorough = slow_twin(
+    test_parse_round_trips_every_bracketing, plan_dims, st.data(), max_examples=100)
 
 
 @pytest.mark.parametrize(
@@ -124,14 +131,16 @@ def test_from_splits_checks_the_bracketing_is_full():
         Plan.from_splits([2, 3, 4, 5], {(0, 2): 5, (0, 1): 0})
 
 
-def test_long_plans_need_no_recursion():
-    dims = [3] * 5001  # 5000 factors: a 4999-deep fwd tree
+# 1,500 factors already nest past Python's default recursion limit of 1,000; 5,000 with -m slow
+@pytest.mark.parametrize("n", [1500, pytest.param(5000, marks=pytest.mark.slow)])
+def test_long_plans_need_no_recursion(n):
+    dims = [3] * (n + 1)  # an (n - 1)-deep fwd tree
     plan = co.plan(dims, "fwd")
     text = str(plan)
-    assert text.startswith("A5000 (A4999 (") and text.endswith("(A2 A1)" + ")" * 4997)
+    assert text.startswith(f"A{n} (A{n - 1} (") and text.endswith("(A2 A1)" + ")" * (n - 3))
     assert Plan.parse(text, dims) == plan
-    assert plan.depth == 4999 and plan.cost == co.fwd_cost(dims)
-    assert co.plan(dims, "bwd").depth == 4999
+    assert plan.depth == n - 1 and plan.cost == co.fwd_cost(dims)
+    assert co.plan(dims, "bwd").depth == n - 1
 
 
 @pytest.mark.parametrize("text", ["A2A1", "A\u0662 A1", "A2 A1x"])

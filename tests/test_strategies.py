@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fewer_examples import fewer_examples
+from fewer_examples import fewer_examples, slow_twin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - older numpy
 
 CORMEN = [30, 35, 15, 5, 10, 20, 25]
 small_dims = st.lists(st.integers(1, 40), min_size=2, max_size=9)
+dims_to_30_factors = st.lists(st.integers(1, 200), min_size=3, max_size=31)
+notes_rest = st.lists(st.integers(2, 50), min_size=2, max_size=8)
+big_dims = st.lists(st.integers(1, 10**9), min_size=3, max_size=7)
 NAUMANN = Path(__file__).resolve().parents[1].parent / "shared" / "naumann-instances" / "gdjcpb_bundled"
 
 
@@ -64,9 +67,9 @@ def test_optimal_equals_brute_force_on_thousands_of_short_chains(dims):
     assert optimal(dims) == brute(dims)
 
 
-# 50 examples (up to 8 factors, 429 bracketings each): the Cormen and hourglass cases above and the
-# 3000-example run (-m slow) check the same equality
-@fewer_examples(50)
+# 12 examples (up to 8 factors, 429 bracketings each): the Cormen and hourglass cases above, the twin below
+# and the 3000-example run (-m slow) check the same equality
+@fewer_examples(12)
 @given(small_dims)
 def test_optimal_equals_brute_force_plan_for_plan(dims):
     best = brute(dims)
@@ -74,7 +77,14 @@ def test_optimal_equals_brute_force_plan_for_plan(dims):
     assert best.cost == min(p.cost for p in co.all_plans(dims))
 
 
-@given(st.lists(st.integers(1, 200), min_size=3, max_size=31))
+test_optimal_equals_brute_force_plan_for_plan_thorough = slow_twin(
+    test_optimal_equals_brute_force_plan_for_plan, small_dims, max_examples=50)
+
+
+# 25 examples: test_long_chains_agree_with_numpy_and_closed_forms checks a 60-factor chain; the twin (-m slow)
+# runs the profile's 200
+@fewer_examples(25)
+@given(dims_to_30_factors)
 def test_optimal_equals_numpys_dp_up_to_30_factors(dims):
     cost, splits = numpy_cost_and_splits(dims)
     plan = optimal(dims)
@@ -86,6 +96,10 @@ def test_optimal_equals_numpys_dp_up_to_30_factors(dims):
     assert n - 1 - top == int(splits[0, n - 1]) + 1
 
 
+test_optimal_equals_numpys_dp_up_to_30_factors_thorough = slow_twin(
+    test_optimal_equals_numpys_dp_up_to_30_factors, dims_to_30_factors)
+
+
 # 50 examples: the brute-force equality above (fwd and bwd are among the plans it minimises over) and the
 # fixed hourglass and MLP cases check it too
 @fewer_examples(50)
@@ -95,8 +109,8 @@ def test_optimal_is_no_worse_than_either_pure_mode(dims):
     assert best <= co.fwd_cost(dims) and best <= co.bwd_cost(dims)
 
 
-# 100 examples: the Cormen case above checks both orientations on fixed numbers
-@fewer_examples(100)
+# 20 examples: the Cormen case above checks both orientations on fixed numbers; the twin (-m slow) runs 100
+@fewer_examples(20)
 @given(small_dims)
 def test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum(dims):
     rev = dims[::-1]
@@ -105,11 +119,22 @@ def test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum(dims):
     assert optimal(dims).cost == optimal(rev).cost
 
 
-@given(st.lists(st.integers(2, 50), min_size=2, max_size=8))
+test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum_thorough = slow_twin(
+    test_reversing_the_chain_swaps_fwd_and_bwd_and_keeps_the_optimum, small_dims, max_examples=100)
+
+
+# 25 examples: test_experiment_notes_claim checks the claim against brute force on every chain of its quick
+# run; the twin (-m slow) runs the profile's 200
+@fewer_examples(25)
+@given(notes_rest)
 def test_notes_claim_holds_when_every_other_dim_is_at_least_2(rest):
     """The notes: "if n_1 = 1, FWD is optimal" (and mirrored) -- true when no other dim is 1."""
     assert co.fwd_cost([1, *rest]) == optimal([1, *rest]).cost
     assert co.bwd_cost([*rest, 1]) == optimal([*rest, 1]).cost
+
+
+test_notes_claim_holds_when_every_other_dim_is_at_least_2_thorough = slow_twin(
+    test_notes_claim_holds_when_every_other_dim_is_at_least_2, notes_rest)
 
 
 def test_notes_claim_fails_with_another_dim_equal_to_1():
@@ -142,20 +167,25 @@ def test_int64_is_used_where_the_bound_proves_it_safe():
     assert cost.dtype == np.int64
 
 
-# 100 examples: test_exact_dp_beyond_int64 below checks fixed big dims against brute force
-@fewer_examples(100)
-@given(st.lists(st.integers(1, 10**9), min_size=3, max_size=7))
+# 20 examples: test_exact_dp_beyond_int64 above checks fixed big dims against brute force; the twin (-m slow) 100
+@fewer_examples(20)
+@given(big_dims)
 def test_big_dims_exact_against_brute(dims):
     assert optimal(dims).cost == brute(dims).cost
 
 
-def test_long_chains_agree_with_numpy_and_closed_forms():
+test_big_dims_exact_against_brute_thorough = slow_twin(test_big_dims_exact_against_brute, big_dims, max_examples=100)
+
+
+# numpy's helper is O(n^3) in pure Python: 60 factors by default, 120 with -m slow
+@pytest.mark.parametrize("n", [60, pytest.param(120, marks=pytest.mark.slow)])
+def test_long_chains_agree_with_numpy_and_closed_forms(n):
     rng = np.random.default_rng(7)
-    dims = rng.integers(1, 500, 121).tolist()
+    dims = rng.integers(1, 500, n + 1).tolist()
     plan = optimal(dims)
     assert plan.cost == numpy_cost_and_splits(dims)[0]
     assert plan.cost <= min(co.fwd_cost(dims), co.bwd_cost(dims))
-    assert len(plan.steps) == 119
+    assert len(plan.steps) == n - 1
 
 
 @pytest.mark.skipif(not NAUMANN.exists(), reason="../shared/naumann-instances not beside the repository")
@@ -218,4 +248,14 @@ def test_dp_refuses_tables_beyond_the_memory_budget():
 
     with pytest.raises(co.MemoryBudgetError, match="the optimal-order DP for 3,000 factors .* would need"):
         dp.optimal([2] * 3001, budget=100 * 2**20)
-    dp.optimal([2] * 1001, budget=100 * 2**20)  # 26 MB of tables: within the budget
+    tables = 26 * 200**2  # 200 factors: 3.25 int64 tables of 200 x 200
+    with pytest.raises(co.MemoryBudgetError, match="200 factors .* would need 1,040,000 bytes"):
+        dp.optimal([2] * 201, budget=tables - 1)
+    assert dp.optimal([2] * 201, budget=tables).cost == 199 * 8  # exactly the tables: within the budget
+
+
+@pytest.mark.slow
+def test_dp_runs_1000_factors_within_100_mib():
+    from chainopt.core.strategies import dp
+
+    assert dp.optimal([2] * 1001, budget=100 * 2**20).cost == 999 * 8  # 26 MB of tables: within the budget

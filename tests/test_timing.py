@@ -16,8 +16,10 @@ from chainopt.errors import ChainoptError, MemoryBudgetError, ResultMismatchErro
 timing = importlib.import_module("chainopt.bench.harness")
 workloads = importlib.import_module("chainopt.bench.workloads")  # builds the Jacobians and the timed callables
 
-# Microsecond products are noisy: the spread warning is tested on its own, below.
-pytestmark = pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning")
+# Microsecond products are noisy: the spread warning is tested on its own, below. No test reads how long
+# anything took: 1 ms measurements (conftest.short_measurements).
+pytestmark = [pytest.mark.filterwarnings("ignore::chainopt.bench.harness.TimingSpreadWarning"),
+              pytest.mark.usefixtures("short_measurements")]
 
 DIMS = [6, 9, 2, 9, 6]
 
