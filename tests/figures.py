@@ -5,7 +5,8 @@ machine half a second to a second, more than the rest of most quick runs.
 So a smoke test runs twice, parametrized over ``DRAW``: in the default suite
 the experiment builds every figure as usual but its ``save_figure`` only
 records what it was given and closes it; under -m slow the same test draws
-and writes the real PNG files.
+and writes the real PNG files (and where the default run also shrinks the
+quick grid, the slow one is the whole quick run).
 
     @pytest.mark.parametrize("draw", DRAW)
     def test_quick_main(tmp_path, draw):
