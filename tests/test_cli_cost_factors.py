@@ -277,6 +277,7 @@ def test_cli_version(capsys):
         (["cost", "3", "4", "--memory-limit", "5"], "--memory-limit limits the adjoints' tapes"),
         (["cost", "3", "4", "--machines", "0"], "'0' is not a whole number >= 1 or 'unlimited'"),
         (["cost", "3", "4", "--machines", "2.5"], "'2.5' is not a whole number >= 1"),
+        (["cost", "--dims-file", "-", "--machines", "x"], "'x' is not a whole number >= 1"),  # before reading stdin
         (["cost", "3", "4", "-s", "nope"], "unknown strategy 'nope'"),
         (["cost", *["2"] * 600, "--machines", "8"], "would run for more than about a minute"),
         (["cost", "3", "9" * 5000], "has 5,000 digits"),
