@@ -129,18 +129,18 @@ def execute(plan: Plan, mats: Sequence, *, check_finite: bool = True, budget: in
     >>> J.shape, np.allclose(J, functools.reduce(np.matmul, written_order(mats)))
     ((100, 100), True)
     """
+    if budget is None and scheduler is None and (type(mats) is list or type(mats) is tuple):
+        try:  # the fast path: this very plan, these shapes and dtypes were checked and compiled before
+            entry = by_plan.get((id(plan), check_finite, *map(array_signature, mats)))
+        except (AttributeError, TypeError):  # not arrays, or unhashable: the full path says what is wrong
+            entry = None
+        if entry is not None and entry[0] is plan:  # the entry holds the plan: its id is not a reused one
+            return entry[1](mats)
     if not isinstance(plan, Plan):
         raise ChainoptError(
             f"execute needs a Plan (e.g. chainopt.core.plan(dims, 'optimal')), got {type(plan).__name__} "
             f"{_short(plan)}; to multiply by strategy name use chainopt.multiply(mats, 'optimal')"
         )
-    if budget is None and scheduler is None and (type(mats) is list or type(mats) is tuple):
-        try:  # the fast path: these very shapes, dtypes and plan were checked and compiled before
-            entry = by_plan.get((id(plan), check_finite, *map(array_signature, mats)))
-        except (AttributeError, TypeError):  # not arrays: the full check below says what is wrong
-            entry = None
-        if entry is not None and entry[0] is plan:
-            return entry[1](mats)
     budget = None if budget is None else as_budget(budget)
     if scheduler is not None:
         return _on_dask(plan, mats, scheduler, check_finite)
