@@ -225,6 +225,24 @@ def test_activations_keep_relative_precision_far_out(name, x, value, derivative)
     np.testing.assert_allclose(act.df(np.array([x])), [derivative], rtol=1e-12)
 
 
+def test_the_tanh_derivative_is_within_a_few_ulp_everywhere_and_never_warns():
+    x = np.concatenate([np.linspace(-40, 40, 8001), np.geomspace(1e-9, 700, 500), -np.geomspace(1e-9, 700, 500)])
+    e = np.exp(-2 * np.abs(x.astype(np.longdouble)))  # the reference in 80-bit: 4 e / (1 + e)^2, no cancellation
+    exact = 4 * e / (1 + e) ** 2
+    derivative = ACTIVATIONS["tanh"].derivative
+    with np.errstate(all="raise", under="ignore"):
+        d = derivative(x, np.tanh(x))
+        far = derivative(np.array([360.0, 709.0, 710.0, 1e300, -np.inf, np.inf]), None)
+        narrow = derivative(np.array([0.0, 20.0, 100.0, -1e30], dtype=np.float32), None)
+    normal = exact > np.finfo(np.float64).tiny
+    relative = np.abs(d[normal] - exact[normal]) / exact[normal]
+    assert relative.max() < 4 * np.finfo(np.float64).eps
+    np.testing.assert_array_equal(far[1:], 0.0)  # exactly what 4 exp(-2|x|) rounds to
+    assert 0 < far[0] < 1e-300  # 4 exp(-720), subnormal
+    assert narrow.dtype == np.float32
+    np.testing.assert_allclose(narrow, [1.0, 4 * np.exp(-40.0), 0.0, 0.0], rtol=1e-6)
+
+
 def test_factors_report_each_layers_own_costs():
     net = mlp([5, 4, 3], seed=0)
     factors = net.factors()

@@ -13,7 +13,7 @@ def test_a_forward_plan_reads_each_weight_for_the_value_and_the_tangent_back_to_
     net = mlp([1, 20, 40, 60, 80], activation="tanh", seed=0)
     lines = _lines(net, "fwd")
     for k in (2, 4):  # the hidden dense layers: their value, then the tangent block through the same weight
-        value = lines.index(f"x = W{k} @ x + L[{k}].b")
+        value = lines.index(f"x = W{k} @ x + b{k}")
         assert lines[value + 1].startswith("t") and f"= W{k} @ t" in lines[value + 1]
     x = np.random.default_rng(1).uniform(-1, 1, 1)
     A = net.jacobians(x)

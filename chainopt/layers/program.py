@@ -82,11 +82,26 @@ def _touched(op: str, lo: int, mid: int, hi: int, leaves: list[int]) -> int:
 def _forward(k: int, kind: str, last: int) -> list[str]:
     """The forward pass through layer ``k``: its value (unless no later layer needs it) and what its Jacobian keeps."""
     if kind == "dense":
-        return [f"    x = W{k} @ x + L[{k}].b"]
+        return [f"    x = W{k} @ x + b{k}"]
     if kind == "diagonal":
         value = [f"    x = y{k}"] if k < last else []
-        return [f"    y{k} = L[{k}].activation.f(x)", f"    d{k} = L[{k}].activation.derivative(x, y{k})", *value]
+        return [f"    y{k} = f{k}(x)", f"    d{k} = df{k}(x, y{k})", *value]
     return [f"    x, m{k} = L[{k}].linearize(x)"]
+
+
+def _bindings(kinds: Sequence[str], last: int) -> list[str]:
+    """The header: every dense weight, and what the forward pass reads of the layers it runs, bound to names.
+
+    Bound once at the start, while the layers are in cache: after a product
+    that streams the weights, each attribute lookup in the body would run cold.
+    """
+    lines = [f"    W{k} = L[{k}].W" for k, kind in enumerate(kinds) if kind == "dense"]
+    for k, kind in enumerate(kinds[: last + 1]):
+        if kind == "dense":
+            lines.append(f"    b{k} = L[{k}].b")
+        elif kind == "diagonal":
+            lines.append(f"    f{k}, df{k} = L[{k}].activation.f, L[{k}].activation.derivative")
+    return lines
 
 
 def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
@@ -108,9 +123,11 @@ def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
     def program(L, x):
         W0 = L[0].W
         W2 = L[2].W
-        x = W0 @ x + L[0].b
-        y1 = L[1].activation.f(x)
-        d1 = L[1].activation.derivative(x, y1)
+        b0 = L[0].b
+        f1, df1 = L[1].activation.f, L[1].activation.derivative
+        x = W0 @ x + b0
+        y1 = f1(x)
+        d1 = df1(x, y1)
         t0 = W2 * d1
         t1 = t0 @ W0
         del t0
@@ -133,8 +150,7 @@ def compile_plan(plan: Plan, kinds: Sequence[str]) -> Callable:
         if consumed:
             body.append(f"    del {', '.join(consumed)}")
         names[(lo, hi)] = f"t{i}"
-    weights = [f"    W{k} = L[{k}].W" for k, kind in enumerate(kinds) if kind == "dense"]  # every dense weight, named
-    lines = ["def program(L, x):", *weights, *body,
+    lines = ["def program(L, x):", *_bindings(kinds, last), *body,
              f"    return {names.popitem()[1] if names else 'W0'}"]
     source = "\n".join(lines)
     namespace: dict = {"np": np}
