@@ -95,7 +95,9 @@ def kernel_rows(plans: dict[str, Plan], *, peers=("jax", "torch"), repeats: int 
                 seed: int = 0) -> list[dict]:
     """One row per shape: the plan's costliest product and its median time in numpy and each installed peer.
 
-    Each row has ``shape``, ``product`` (``'m x k @ k x n'``), ``madds``,
+    A product with one row or one column is timed with that operand as a
+    1-D vector (a matrix-vector product, as every library's own program
+    runs it). Each row has ``shape``, ``product`` (``'m x k @ k x n'``), ``madds``,
     ``<library>_us`` (median microseconds) and ``numpy_over_best_peer``
     (numpy's median over the fastest peer's; ``None`` without peers).
     """
@@ -106,7 +108,10 @@ def kernel_rows(plans: dict[str, Plan], *, peers=("jax", "torch"), repeats: int 
             continue
         m, k, n = dims
         rng = np.random.default_rng(seed)
-        calls = product_calls(rng.standard_normal((m, k)), rng.standard_normal((k, n)), peers)
+        a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+        # a row or column operand as a 1-D vector, as the peers' programs hold it (jitted, JAX runs a 2-D
+        # (1, k) @ (k, n) through its matrix-matrix path, which made its gemv look 3x slower than numpy's)
+        calls = product_calls(a[0] if m == 1 else a, b[:, 0] if n == 1 else b, peers)
         times = time_interleaved(calls, repeats=repeats, warmup=1, number=autorange(calls, min_time))
         medians = {name: statistics.median(ts) for name, ts in times.items()}
         others = [t for name, t in medians.items() if name != "numpy"]
