@@ -234,7 +234,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     csv_path = write_csv(pd.DataFrame(rows), out / "bench.csv")
     (progress or (lambda msg: None))("bench: the one-call API against bare @ trees")
     api_shapes = {k: tuple(max(1, d // 10) for d in v) if quick else v for k, v in SHAPES.items()}
-    api_rows = public_api_overhead(api_shapes, repeats=3 if quick else 41, min_time=0.002 if quick else 0.05, seed=seed)
+    api_rows = public_api_overhead(api_shapes, seconds=0.05 if quick else 4.0, min_rounds=3 if quick else 41, seed=seed)
 
     n = len(cases)
     opt_met = [c for c in cases if c["optimal_target_met"]]
