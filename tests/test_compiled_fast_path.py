@@ -169,27 +169,57 @@ def test_intermediates_are_freed_as_the_plan_says():
     assert entries * 8 <= peak < (entries + 300 * 300 // 2) * 8
 
 
+def _check_quiet_hooks(enter, leave):
+    """Inside: the caller's state with ``invalid`` ignored (0 * inf is silent, an overflow still warns)."""
+    before = np.geterr()
+    for outer in ({}, {"over": "raise", "under": "warn"}):
+        with np.errstate(**outer):
+            caller = np.geterr()
+            state = enter()
+            try:
+                assert np.geterr() == caller | {"invalid": "ignore"}
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    assert np.isnan(np.array([[np.inf]]) @ np.array([[0.0]])).all()
+            finally:
+                leave(state)
+            assert np.geterr() == caller
+    assert np.geterr() == before
+
+
 def test_the_quiet_hooks_fall_back_to_errstate(monkeypatch):
     monkeypatch.delattr("numpy._core.umath._extobj_contextvar", raising=False)
-    enter, leave = compiled._quiet_hooks()
-    before = np.geterr()
-    state = enter()
-    try:
-        assert set(np.geterr().values()) == {"ignore"}
+    _check_quiet_hooks(*compiled._quiet_hooks())
+
+
+def test_the_quiet_hooks_ignore_only_invalid_and_restore():
+    _check_quiet_hooks(*compiled.quiet)
+
+
+@pytest.mark.parametrize("call", ["multiply", "execute"])
+def test_an_overflow_of_finite_factors_warns_as_numpy_does_on_every_call(call):
+    a, b = np.eye(4), np.eye(4)
+    a[2, 2] = b[2, 2] = 1e200  # finite factors; their product overflows at (2, 2), off the tested row and column
+    plan = co.plan([4, 4, 4])
+    run = (lambda: co.multiply([a, b])) if call == "multiply" else (lambda: co.execute(plan, [a, b]))
+    for _ in range(3):  # the full path, then the compiled fast path
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            result = run()
+        assert np.isinf(result[2, 2]) and np.isfinite(np.delete(result.ravel(), 10)).all()
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        run()  # the caller's error state holds inside
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore"):
+            assert np.isinf(run()[2, 2])
+
+
+def test_an_infinite_factor_is_named_without_numpys_invalid_warning_on_every_call():
+    a, b = np.ones((4, 3)), np.ones((2, 4))
+    a[1, 2] = np.inf
+    b[0, 1] = 0.0  # 0 * inf: numpy's @ alone would warn "invalid value"
+    for _ in range(3):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert np.isinf(np.full((2, 2), 1e200) @ np.full((2, 2), 1e200)).all()
-    finally:
-        leave(state)
-    assert np.geterr() == before
-
-
-def test_the_quiet_hooks_silence_and_restore():
-    enter, leave = compiled.quiet
-    before = np.geterr()
-    token = enter()
-    try:
-        assert set(np.geterr().values()) == {"ignore"}
-    finally:
-        leave(token)
-    assert np.geterr() == before
+            with pytest.raises(co.NonFiniteError, match=r"A_1 has 1 non-finite entry, the first inf at \(1, 2\)"):
+                co.multiply([a, b])

@@ -155,9 +155,10 @@ def _display(summary):
     out["median_ci"] = [format_interval(r.median_low_s, r.median_high_s, ".3f", scale=1e3) for r in rows]
     out["peak_text"] = [
         "-" if r.peak_fraction != r.peak_fraction else "above peak" if r.above_peak
-        else f"{100 * r.peak_fraction:.1f} {format_interval(r.peak_fraction_low, r.peak_fraction_high, '.0f', 100)}"
+        else f"{100 * r.peak_fraction:.1f} {format_interval(r.peak_fraction_low, r.peak_fraction_high, '.1f', 100)}"
         for r in rows
     ]
+    out["gflops_text"] = [f"{r.gflops:.2f} {format_interval(r.gflops_low, r.gflops_high, '.2f')}" for r in rows]
     out["vs_text"] = [
         "1 (fastest)" if r.vs_fastest_verdict == "fastest"
         else format_ratio(r.vs_fastest, r.vs_fastest_low, r.vs_fastest_high)
@@ -174,7 +175,7 @@ _SUMMARY_COLUMNS = (
     Column("madds", "multiply-adds", fmt=",", align=">"),
     Column("median_s", "median ms", fmt=_ms, align=">"),
     Column("median_ci", "95% CI ms", fmt=str, align=">"),
-    Column("gflops", "GFLOP/s", fmt=".2f", align=">"),
+    Column("gflops_text", "GFLOP/s [95% CI]", fmt=str, align=">"),
     Column("peak_text", "% peak [95% CI]", fmt=str, align=">"),
     Column("vs_text", "x fastest [95% CI]", fmt=str, align=">"),
     Column("verdict", "", fmt=str, align="<"),

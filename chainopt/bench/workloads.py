@@ -54,14 +54,15 @@ LAYER_KINDS = ("random", "mlp", "resnet")
 
 
 def check_strategies(strategies: Sequence[str]) -> list[str]:
-    """The strategy names as a list, or an :class:`~chainopt.UnknownStrategyError` naming the valid ones."""
+    """The strategy names as a list, lower case, or an :class:`~chainopt.UnknownStrategyError` naming the valid ones."""
     strategies = [strategies] if isinstance(strategies, str) else list(strategies)  # one name, not its letters
     valid = ", ".join(EXECUTORS)
     if not strategies:
         raise UnknownStrategyError(f"no strategies to benchmark; choose from: {valid}")
     for name in strategies:
-        if name not in EXECUTORS:
+        if not isinstance(name, str) or name.lower() not in EXECUTORS:
             raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {valid}")
+    strategies = [name.lower() for name in strategies]
     if len(set(strategies)) != len(strategies):
         raise UnknownStrategyError(f"strategies {strategies} name one strategy twice")
     return strategies

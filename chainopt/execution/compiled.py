@@ -31,7 +31,6 @@ the plan's integers only, never from data.
 from __future__ import annotations
 
 import cmath
-import functools
 import operator
 from collections.abc import Callable
 
@@ -66,32 +65,49 @@ FAST_DTYPES = frozenset("fdgFDG")
 
 
 def _quiet_hooks() -> tuple[Callable[[], object], Callable[[object], None]]:
-    """``(enter, exit)``: silence numpy's floating-point warnings around the products, as cheaply as possible.
+    """``(enter, exit)``: the caller's numpy error state with ``invalid`` ignored, around the products.
+
+    Only ``invalid`` is silenced: ``0 * inf`` and ``inf - inf``, which arise
+    only from a factor that is already non-finite, and that factor is
+    refused by name instead. An overflow of finite factors warns (or
+    raises) as the caller's error state says, as numpy's ``@`` does.
 
     numpy 2 keeps its error state in a context variable; setting it to a
-    prepared "ignore everything" state and resetting the token is what
-    ``np.errstate(all="ignore")`` does, without building the state and two
-    Python frames on every call. If numpy's layout differs (numpy 1.26, or a
-    future version), ``np.errstate`` itself is used.
+    prepared state and resetting the token is what ``np.errstate`` does,
+    without building the state and two Python frames on every call. The
+    prepared state is derived once per caller's state (the last one is
+    kept). If numpy's layout differs (numpy 1.26, or a future version),
+    ``np.errstate(invalid="ignore")`` itself is used.
     """
     try:
-        from numpy._core.umath import _extobj_contextvar, _make_extobj
+        from numpy._core.umath import _extobj_contextvar
 
-        ignore = _make_extobj(all="ignore")
-    except (ImportError, AttributeError, TypeError):
-        def enter():
-            state = np.errstate(all="ignore")
+        get, set_state = _extobj_contextvar.get, _extobj_contextvar.set
+    except (ImportError, AttributeError):
+        def fallback_enter():
+            state = np.errstate(invalid="ignore")
             state.__enter__()
             return state
 
-        def leave(state):
+        def fallback_leave(state):
             state.__exit__(None, None, None)
 
-        return enter, leave
-    return functools.partial(_extobj_contextvar.set, ignore), _extobj_contextvar.reset
+        return fallback_enter, fallback_leave
+    last = [(None, None)]  # (the caller's state, it with invalid ignored), swapped as one tuple: thread-safe
+
+    def enter():
+        base = get()
+        pair = last[0]
+        if pair[0] is not base:
+            with np.errstate(invalid="ignore"):
+                pair = (base, get())
+            last[0] = pair
+        return set_state(pair[1])
+
+    return enter, _extobj_contextvar.reset
 
 
-#: ``(enter, exit)`` hooks silencing numpy's floating-point warnings (see :func:`_quiet_hooks`).
+#: ``(enter, exit)`` hooks silencing numpy's ``invalid`` warnings around the products (see :func:`_quiet_hooks`).
 quiet = _quiet_hooks()
 
 
@@ -101,8 +117,8 @@ def products_source(plan: Plan, name: str = "run", *, check_finite: bool = False
     One ``@`` statement per split, in the plan's order, each intermediate
     deleted once consumed (so the memory is the plan's ``peak_memory``, as
     the executor's loop). With ``check_finite`` the products run with
-    numpy's floating-point warnings silenced and the result's first row and
-    column are tested at once (see :func:`~chainopt.execution.validate.check_result_finite`);
+    numpy's ``invalid`` warnings silenced (see :data:`quiet`) and the
+    result's first row and column are tested at once (see :func:`~chainopt.execution.validate.check_result_finite`);
     a result failing the test is handed to ``_blame``
     (:func:`~chainopt.execution.validate.blame_nonfinite`), which names the
     culprit or, if every factor is finite, returns the result.
@@ -145,15 +161,20 @@ def products_source(plan: Plan, name: str = "run", *, check_finite: bool = False
 
 
 def _finiteness_test(rows: int, columns: int) -> list[str]:
-    """The test of a ``rows x columns`` result ``r``: its first row and column, a single one when it is a vector."""
+    """The test of a ``rows x columns`` result ``r``: its first row and column, a single one when it is a vector.
+
+    Each is dotted with zeros (``_zr``, ``_zc``): 0 for finite entries,
+    whatever their size, NaN as soon as one is NaN or infinite, so the test
+    itself can never overflow or warn.
+    """
     if rows == 1:
-        return ["row = r[0]", "if _isfinite(row.dot(row)):"]
+        return ["if _isfinite(r[0].dot(_zr)):"]
     if columns == 1:
-        return ["column = r[:, 0]", "if _isfinite(column.dot(column)):"]
-    return ["row, column = r[0], r[:, 0]", "if _isfinite(row.dot(row) + column.dot(column)):"]
+        return ["if _isfinite(r[:, 0].dot(_zc)):"]
+    return ["if _isfinite(r[0].dot(_zr) + r[:, 0].dot(_zc)):"]
 
 
-def compile_products(plan: Plan, *, check_finite: bool = False) -> Callable:
+def compile_products(plan: Plan, *, check_finite: bool = False, dtype=np.float64) -> Callable:
     """:func:`products_source` compiled: a function ``run(m)`` giving the plan's product of ``m``.
 
     Its ``source`` attribute holds the code. It checks nothing about ``m``;
@@ -168,7 +189,9 @@ def compile_products(plan: Plan, *, check_finite: bool = False) -> Callable:
     True
     """
     source = products_source(plan, check_finite=check_finite)
-    namespace = {"_enter": quiet[0], "_exit": quiet[1], "_isfinite": cmath.isfinite, "_blame": blame_nonfinite}
+    rows, columns = plan.chain.dims[-1], plan.chain.dims[0]
+    namespace = {"_enter": quiet[0], "_exit": quiet[1], "_isfinite": cmath.isfinite, "_blame": blame_nonfinite,
+                 "_zr": np.zeros(columns, dtype), "_zc": np.zeros(rows, dtype)}  # the result's dtype: no casts
     exec(compile(source, f"<products of {plan}>", "exec"), namespace)  # generated from the plan's ints only
     run = namespace["run"]
     run.source = source
@@ -218,7 +241,7 @@ def remember(plan: Plan, arrays: list, check_finite: bool, *, strategy: str | No
     key = signature(arrays)
     if any(t is not np.ndarray or char not in FAST_DTYPES for t, _, char in key):
         return None
-    run = compile_products(plan, check_finite=check_finite)
+    run = compile_products(plan, check_finite=check_finite, dtype=np.result_type(*arrays))
     if strategy is not None:
         _store(by_strategy, (strategy, check_finite, *key), run)
     else:

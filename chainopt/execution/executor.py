@@ -186,7 +186,7 @@ def _execute_arrays(plan: Plan, arrays: list, check_finite: bool, budget: int | 
         )
     if not check_finite:
         return _run(plan, arrays)
-    with np.errstate(invalid="ignore", over="ignore"):  # a NaN input is refused, not warned about
+    with np.errstate(invalid="ignore"):  # a non-finite factor is refused by name; an overflow still warns
         return check_result_finite(_run(plan, arrays), arrays)
 
 
@@ -342,10 +342,10 @@ BASELINES = tuple(name for name, ex in EXECUTORS.items() if ex.plan is None)
 
 
 def get_executor(name) -> Executor:
-    """The executor registered as ``name``; an unknown name lists the valid ones."""
+    """The executor registered as ``name`` (any case: ``'FWD'`` is ``'fwd'``); an unknown name lists the valid ones."""
     try:
-        return EXECUTORS[name]
-    except (KeyError, TypeError):
+        return EXECUTORS[name.lower()]
+    except (KeyError, TypeError, AttributeError):
         raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(EXECUTORS)}") from None
 
 

@@ -179,12 +179,13 @@ def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndar
     any factor leaves a whole row or column of the result non-finite, and
     every row meets column 0, every column meets row 0. Only then are the
     factors scanned, to name the culprit. The row and column are tested at
-    once, by the finiteness of ``row.dot(row) + column.dot(column)`` (two dot
-    products, a third of the cost of two ``isfinite`` scans at this size);
-    a finite result whose squares overflow falls through to the scan of the
-    factors, which finds them finite. A single factor (no product) is
-    checked whole. A product of finite factors that overflows is returned as
-    it is, as numpy does.
+    once, by the finiteness of ``row.dot(0) + column.dot(0)`` (dot products
+    with zero vectors: 0 for any finite entries, however large, NaN as soon
+    as one is NaN or infinite; a third of the cost of two ``isfinite``
+    scans, and unable to overflow). A single factor (no product) is checked
+    whole. A product of finite factors that overflows is returned as it is,
+    after numpy's own overflow warning (only ``invalid``, which only a
+    non-finite factor causes, is silenced around the products).
 
     Raises
     ------
@@ -204,10 +205,10 @@ def check_result_finite(result: np.ndarray, arrays: list[np.ndarray]) -> np.ndar
         return result
     if len(arrays) > 1:
         row, column = result[0], result[:, 0]
-        if result.dtype.itemsize >= 4:  # one number: NaN and infinities survive the sums of squares
-            if cmath.isfinite(row.dot(row) + column.dot(column)):
-                return result
-        elif np.isfinite(row).all() and np.isfinite(column).all():
+        zeros = np.zeros(max(row.size, column.size), result.dtype)
+        with np.errstate(invalid="ignore"):  # 0 * inf is the NaN the test looks for
+            test = row.dot(zeros[: row.size]) + column.dot(zeros[: column.size])
+        if cmath.isfinite(test):
             return result
     if len(arrays) == 1 and _all_finite(result):
         return result

@@ -276,8 +276,8 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "shape": r["shape"], "layers": r["layers"], "strategy": r["strategy"], "plan": r["plan"],
         "multiply-adds": f"{r['madds']:,}", "median ms": f"{1e3 * r['median_s']:.3f}",
         "95% CI ms": format_interval(r["median_low_s"], r["median_high_s"], ".3f", scale=1e3),
-        "GFLOP/s": f"{r['gflops']:.1f}",
-        "% peak": "above peak" if r["above_peak"] else
+        "GFLOP/s [95% CI]": f"{r['gflops']:.1f} {format_interval(r['gflops_low'], r['gflops_high'], '.1f')}",
+        "% peak [95% CI]": "above peak" if r["above_peak"] else
         f"{100 * r['peak_fraction']:.0f} "
         f"{format_interval(r['peak_fraction_low'], r['peak_fraction_high'], '.0f', 100)}",
         "x fastest [95% CI]": "1 (fastest)" if r["vs_fastest_verdict"] == "fastest" else
