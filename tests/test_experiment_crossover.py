@@ -75,7 +75,7 @@ def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypat
     assert (measured["median_s"] <= measured["median_high_s"]).all()
     assert (measured["fwd_over_bwd_low"] <= measured["fwd_over_bwd_high"]).all()
     assert result["crossovers"]["narrowing"]["measured_interval"].status == "not measured"
-    assert "not measured" in (tmp_path / "crossover.md").read_text()
+    assert "not measured (only uniform, bottleneck are timed)" in (tmp_path / "crossover.md").read_text()
     text = (tmp_path / "crossover.md").read_text()
     assert "![FWD vs BWD along n_1](crossover_sweep.png)" in text and "BLAS" in text
     for png in ("crossover_sweep.png", "crossover_heatmap.png", "crossover_saving.png"):
@@ -129,8 +129,9 @@ def test_within_noise_no_crossover_and_not_measured_are_told_apart():
     fwd_only = _ratios([(1, 0.5, 0.4, 0.6), (4, 0.9, 0.8, 1.1), (16, 1.1, 0.9, 1.3)])
     seen = crossover.measured_crossover_interval(fwd_only, "u")
     assert seen.status == "no crossover" and seen.faster == "FWD" and seen.estimate is None
-    assert crossover.measured_crossover_interval(fwd_only, "other").describe() == "not measured"
-    assert crossover.measured_crossover_interval(None, "u").describe() == "not measured"
+    assert crossover.measured_crossover_interval(fwd_only, "other").describe() == (
+        "not measured (only u is timed)")
+    assert crossover.measured_crossover_interval(None, "u").describe() == "not measured (timing off: --no-measure)"
 
 
 @pytest.mark.slow

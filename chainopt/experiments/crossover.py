@@ -195,8 +195,8 @@ class MeasuredCrossover:
     low, high : float or None
         Where the upper and the lower 95% bounds of FWD/BWD cross 1: the
         crossover's interval (from the repeats, resampled by the bootstrap).
-    faster : str or None
-        For ``'no crossover'``: the mode that was faster.
+    faster, why : str or None
+        For ``'no crossover'``: the mode that was faster; for ``'not measured'``: why.
 
     Examples
     --------
@@ -211,6 +211,7 @@ class MeasuredCrossover:
     low: float | None = None
     high: float | None = None
     faster: str | None = None
+    why: str | None = None
 
     def describe(self) -> str:
         """Short text for tables: the estimate with its interval, or what was (not) seen."""
@@ -220,7 +221,7 @@ class MeasuredCrossover:
             return "within noise over the whole range"
         if self.status == "no crossover":
             return f"no measured crossover ({self.faster} faster where they differ)"
-        return "not measured"
+        return "not measured" + (f" ({self.why})" if self.why else "")
 
 
 def measured_crossover_interval(measured, interior: str) -> MeasuredCrossover:
@@ -231,8 +232,11 @@ def measured_crossover_interval(measured, interior: str) -> MeasuredCrossover:
     interval contains 1 is a tie; the crossover's interval runs from where
     the upper bound crosses 1 to where the lower bound does.
     """
-    if measured is None or interior not in set(measured["interior"]):
-        return MeasuredCrossover("not measured")
+    if measured is None:
+        return MeasuredCrossover("not measured", why="timing off: --no-measure")
+    if interior not in set(measured["interior"]):
+        timed = ", ".join(dict.fromkeys(measured["interior"]))
+        return MeasuredCrossover("not measured", why=f"only {timed} {'is' if ', ' not in timed else 'are'} timed")
     part = measured[measured["interior"] == interior].drop_duplicates("n_in").sort_values("n_in")
     xs = [math.log2(n) for n in part["n_in"]]
     lows, highs = list(part["fwd_over_bwd_low"]), list(part["fwd_over_bwd_high"])
