@@ -29,6 +29,7 @@ __all__ = [
     "INTERVAL_METHOD",
     "NO_DIFFERENCE",
     "format_ratio",
+    "format_spread",
     "median_interval",
     "ratio_interval",
     "ratio_verdict",
@@ -135,6 +136,19 @@ def format_interval(low: float, high: float, fmt: str = ".3g", scale: float = 1.
     if math.isnan(low) or math.isnan(high):
         return "[n/a]"
     return f"[{low * scale:{fmt}}, {high * scale:{fmt}}]"
+
+
+def format_spread(median: float, low: float, high: float, repeats: int, fmt: str = ".3g") -> str:
+    """``'median [min, max]'`` over the repeats, or ``'median (1 run)'`` when a single call filled the budget.
+
+    Examples
+    --------
+    >>> format_spread(0.0021, 0.002, 0.0025, 5), format_spread(5.62, 5.62, 5.62, 1)
+    ('0.0021 [0.002, 0.0025]', '5.62 (1 run)')
+    """
+    if repeats <= 1:
+        return f"{median:{fmt}} (1 run)"
+    return f"{median:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def format_ratio(value: float, low: float, high: float, digits: int = 2) -> str:

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from chainopt.bench.environment import machine_info
+from chainopt.bench.intervals import format_spread
 from chainopt.core.strategies.dp import optimal  # the O(N^3) DP itself, at every length
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
@@ -71,14 +72,14 @@ _RUNNERS = {"chainopt": _chainopt_cost, "numpy": numpy_cost, "textbook": textboo
 
 
 def _time_call(fn, arg, *, budget: float = 0.5, max_repeats: int = 7):
-    """Median seconds of ``fn(arg)``: repeat fast calls (up to ``max_repeats`` or ``budget`` s)."""
+    """``(median, min, max)`` seconds of ``fn(arg)``, repeats, result (fast calls repeated, up to a budget)."""
     times, result = [], None
     while True:
         start = time.perf_counter()
         result = fn(arg)
         times.append(time.perf_counter() - start)
         if len(times) >= max_repeats or sum(times) >= budget:
-            return statistics.median(times), len(times), result
+            return (statistics.median(times), min(times), max(times)), len(times), result
 
 
 def run(sizes=SIZES, *, seed: int = 0, limit_seconds: float = 20.0, progress=None):
@@ -97,7 +98,9 @@ def run(sizes=SIZES, *, seed: int = 0, limit_seconds: float = 20.0, progress=Non
                 progress(f"dp_scaling: N={n} {method}")
             seconds, repeats, cost = _time_call(_RUNNERS[method], dims)
             costs[method] = cost
-            rows.append({"factors": n, "method": method, "seconds": seconds, "repeats": repeats, "cost": cost})
+            (seconds, fastest, slowest) = seconds
+            rows.append({"factors": n, "method": method, "seconds": seconds, "seconds_min": fastest,
+                         "seconds_max": slowest, "repeats": repeats, "cost": cost})
             if seconds > limit_seconds:
                 active.remove(method)
         if len(set(costs.values())) > 1:
@@ -118,11 +121,12 @@ def _break_even(seconds) -> int:
 def summary_table(df):
     """One row per N: seconds per method and numpy's and the textbook's time over chainopt's."""
     wide = df.pivot(index="factors", columns="method", values="seconds").reindex(columns=list(METHODS))
+    spread = df.set_index(["factors", "method"])[["seconds", "seconds_min", "seconds_max", "repeats"]]
     rows = []
     for n, r in wide.iterrows():
         row = {"factors": int(n)}
         for m in METHODS:
-            row[f"{m} s"] = "-" if np.isnan(r[m]) else f"{r[m]:.3g}"
+            row[f"{m} s [min, max]"] = "-" if np.isnan(r[m]) else format_spread(*spread.loc[n, m], ".3g")
         for m in ("numpy", "textbook"):
             row[f"{m} / chainopt"] = "-" if np.isnan(r[m]) else _fmt_ratio(r[m] / r["chainopt"])
         rows.append(row)
@@ -171,7 +175,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, limit_seconds
     body = [
         "Median seconds to find the optimal bracketing of a random chain (dims 2..1000, seed "
         f"{seed}) by three implementations of the same O(N^3) DP; every method found the same cost "
-        f"at every N. A method stops once one call exceeds {limit_seconds:g} s.",
+        f"at every N. A method stops once one call exceeds {limit_seconds:g} s. Each cell: the median "
+        "[fastest, slowest] over the repeats (fast calls are repeated up to 7 times within 0.5 s; '(1 run)' "
+        "where one call took the whole budget).",
         "",
         *headline,
         f"- chainopt at {largest} factors: {seconds.loc[largest, 'chainopt']:.3g} s",

@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from chainopt.bench.environment import machine_info
+from chainopt.bench.intervals import format_spread
 from chainopt.core.strategies import DP_MAX_FACTORS, dp, plan
 from chainopt.errors import ChainoptError, ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
@@ -118,7 +119,7 @@ _RUNNERS = {
 
 
 def _time_call(method, dims, *, budget: float, max_repeats: int):
-    """Median seconds of one method on ``dims`` (fast calls repeated), repeats and the cost found."""
+    """``(median, min, max)`` seconds of one method on ``dims`` (fast calls repeated), repeats, the cost found."""
     times, cost = [], None
     while not times or (len(times) < max_repeats and sum(times) < budget):
         if method == "greedy":
@@ -129,7 +130,7 @@ def _time_call(method, dims, *, budget: float, max_repeats: int):
             times.append(time.perf_counter() - start)
     if method == "greedy":
         cost = greedy_cost(dims)
-    return statistics.median(times), len(times), cost
+    return (statistics.median(times), min(times), max(times)), len(times), cost
 
 
 def _have_opt_einsum() -> bool:
@@ -158,7 +159,9 @@ def run(sizes=SIZES, *, seed: int = 0, limit_seconds: float = 30.0, budget: floa
                 progress(f"long_chains: n={n:,} {method}")
             seconds, repeats, cost = _time_call(method, dims, budget=budget, max_repeats=max_repeats)
             costs[method] = cost
-            rows.append({"factors": n, "method": method, "seconds": seconds, "repeats": repeats, "cost": cost})
+            (seconds, fastest, slowest) = seconds
+            rows.append({"factors": n, "method": method, "seconds": seconds, "seconds_min": fastest,
+                         "seconds_max": slowest, "repeats": repeats, "cost": cost})
             if seconds > limit_seconds:
                 active.remove(method)
         exact = {m: c for m, c in costs.items() if m in EXACT}
@@ -168,18 +171,20 @@ def run(sizes=SIZES, *, seed: int = 0, limit_seconds: float = 30.0, budget: floa
         for row in rows:
             if row["factors"] == n:
                 row["ratio"] = float(Fraction(row["cost"], optimum)) if optimum else float("nan")
-    return pd.DataFrame(rows, columns=["factors", "method", "seconds", "repeats", "cost", "ratio"])
+    return pd.DataFrame(rows, columns=["factors", "method", "seconds", "seconds_min", "seconds_max", "repeats", "cost",
+                                       "ratio"])
 
 
 def summary_table(df):
     """One row per length: seconds per method, and greedy's cost over the optimum."""
     wide = df.pivot(index="factors", columns="method", values="seconds").reindex(columns=list(METHODS))
+    spread = df.set_index(["factors", "method"])[["seconds", "seconds_min", "seconds_max", "repeats"]]
     ratio = df[df["method"] == "greedy"].set_index("factors")["ratio"]
     rows = []
     for n, r in wide.iterrows():
         row = {"factors": f"{int(n):,}"}
         for m in METHODS:
-            row[f"{m} s"] = "-" if np.isnan(r[m]) else f"{r[m]:.3g}"
+            row[f"{m} s [min, max]"] = "-" if np.isnan(r[m]) else format_spread(*spread.loc[n, m], ".3g")
         row["greedy cost / optimum"] = f"{ratio[n]:.4g}x" if n in ratio.index else "-"
         rows.append(row)
     return rows
@@ -240,7 +245,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, limit_seconds
         "O(n^3) DP, `numpy` numpy's `multi_dot` helper, `greedy` opt_einsum's `greedy` path search on the "
         "matrices' shapes (its order costed exactly afterwards, not timed). Caps: "
         + ", ".join(f"{m} up to {c:,}" for m, c in MAX_FACTORS.items())
-        + f" factors; a method also stops once one call exceeds {limit_seconds:g} s.",
+        + f" factors; a method also stops once one call exceeds {limit_seconds:g} s. Each cell: the median "
+        "[fastest, slowest] over the repeats (fast calls are repeated up to 5 times within 1 s; '(1 run)' where "
+        "one call took the whole budget).",
         "",
         *targets,
         f"- exact agreement: the DP, numpy's helper and Hu-Shing found the same cost at every length where "
