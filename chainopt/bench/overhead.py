@@ -83,7 +83,8 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
     -------
     list of dict
         One per shape: ``shape``, ``dims``, ``plan``, ``rounds``, ``bare``,
-        ``multiply``, ``execute`` (median seconds per call);
+        ``multiply``, ``execute`` (median seconds per call) and their
+        interquartile ranges ``bare_iqr``, ...;
         ``multiply_ratio`` and ``execute_ratio``, the median over rounds of
         each call's time over the bare tree's in the same round, and
         ``multiply_ratio_iqr``, ``execute_ratio_iqr``, the interquartile range
@@ -117,6 +118,7 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
         times = _call_by_call(funcs, seconds, min_rounds, timer)
         row = {"shape": name, "dims": tuple(dims), "plan": str(plan), "rounds": len(times["bare"])}
         row |= {label: statistics.median(ts) for label, ts in times.items()}
+        row |= {f"{label}_iqr": _quartiles(sorted(ts)) for label, ts in times.items()}
         for label in ("multiply", "execute"):
             ratios = sorted(t / b for t, b in zip(times[label], times["bare"]))  # paired: the same round
             row[f"{label}_ratio"] = statistics.median(ratios)
@@ -161,7 +163,8 @@ def overhead_section(rows: list[dict]) -> list[str]:
     met = [r for r in rows if max(r["multiply_ratio"], r["execute_ratio"]) <= 1 + OVERHEAD_TARGET]
     table = [{
         "shape": r["shape"], "dims": " ".join(map(str, r["dims"])), "plan": r["plan"],
-        "bare @ ms": f"{1e3 * r['bare']:.3f}",
+        "bare @ ms [IQR]": f"{1e3 * r['bare']:.3f}" + (
+            f" [{1e3 * r['bare_iqr'][0]:.3f}, {1e3 * r['bare_iqr'][1]:.3f}]" if "bare_iqr" in r else ""),
         "multiply / bare [IQR]": f"{r['multiply_ratio']:.3f} [{r['multiply_ratio_iqr'][0]:.3f}, "
                                  f"{r['multiply_ratio_iqr'][1]:.3f}]",
         "execute / bare [IQR]": f"{r['execute_ratio']:.3f} [{r['execute_ratio_iqr'][0]:.3f}, "

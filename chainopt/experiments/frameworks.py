@@ -266,7 +266,8 @@ def main(out_dir, quick: bool = False, *, seed: int = 0, progress=None) -> dict:
                                  + ", ".join(f"{n} {r:.2f}x" for n, r in ratios.items()))
         lines += ["Times are warm medians with the interquartile range in brackets; the first call (chainopt: "
                   "costing the stages, planning and, in JAX, compiling; the peers: tracing and compiling) is "
-                  "apart. Dims are the flattened chain, tanh stages included.", "",
+                  "apart, one measurement each, as a first call happens once. Dims are the flattened chain, "
+                  "tanh stages included.", "",
                   "![chainopt against jacfwd and jacrev](frameworks.png)"]
     reading = ("; ".join(reading_parts) + ".") if reading_parts else "No framework installed: nothing measured."
     lines = [__doc__.strip().split("\n\n")[0], "", reading, "", *lines]

@@ -371,7 +371,8 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     table = [{
         "shape": r["shape"], "method": r["method"], "predicted multiply-adds": f"{r['predicted_madds']:,}",
         "median ms": f"{1e3 * r['median_s']:.3f}", "IQR ms": f"{1e3 * r['q1_s']:.3f}-{1e3 * r['q3_s']:.3f}",
-        "first call / compile ms": f"{1e3 * r['first_call_s']:.1f}", "max rel diff": f"{r['max_rel_diff']:.1e}",
+        "first call / compile ms (one call)": f"{1e3 * r['first_call_s']:.1f}",
+        "max rel diff": f"{r['max_rel_diff']:.1e}",
         "cores used": f"{r['cores_used']:.2f}",
     } for r in rows]
     targets = [{"shape": s, "widths": " ".join(map(str, shapes[s])),
@@ -395,16 +396,17 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "time is what numpy's kernels and per-call costs alone take. "
         "Predicted multiply-adds: the plan's cost for chainopt, `n_1 * sum t_k` for jacfwd and "
         "`n_N * sum a_k` for jacrev (the forward pass is not counted). First call: chainopt's includes "
-        "planning, JAX's is `jit(...).lower(...).compile()`, PyTorch's the first eager call.", "",
+        "planning, JAX's is `jit(...).lower(...).compile()`, PyTorch's the first eager call: one measurement "
+        "each, as a first call happens once.", "",
         markdown_table(table), "",
         "## The costliest product of chainopt's plan, by library", "",
         "The one dense product that dominates each plan, alone, float64, on the same core, interleaved "
-        "(median microseconds). Where chainopt does the same multiply-adds as the best peer and is still "
-        "slower, this shows how much of the gap is the BLAS kernel's: numpy's OpenBLAS against XLA's and "
-        "PyTorch's own kernels for the same shapes.", "",
+        "(median microseconds and interquartile range). Where chainopt does the same multiply-adds as the best "
+        "peer and is still slower, this shows how much of the gap is the BLAS kernel's: numpy's OpenBLAS "
+        "against XLA's and PyTorch's own kernels for the same shapes.", "",
         markdown_table([{"shape": r["shape"], "product": r["product"], "multiply-adds": f"{r['madds']:,}",
-                         **{f"{lib} us": f"{r[f'{lib}_us']:.1f}" for lib in ("numpy", "jax", "torch")
-                            if f"{lib}_us" in r},
+                         **{f"{lib} us [IQR]": f"{r[f'{lib}_us']:.1f} [{r[f'{lib}_iqr_us'][0]:.1f}, "
+                            f"{r[f'{lib}_iqr_us'][1]:.1f}]" for lib in ("numpy", "jax", "torch") if f"{lib}_us" in r},
                          "numpy / fastest peer": "-" if r["numpy_over_best_peer"] is None
                          else f"{r['numpy_over_best_peer']:.2f}"} for r in kernels]), "",
     ]

@@ -98,7 +98,8 @@ def kernel_rows(plans: dict[str, Plan], *, peers=("jax", "torch"), repeats: int 
     A product with one row or one column is timed with that operand as a
     1-D vector (a matrix-vector product, as every library's own program
     runs it). Each row has ``shape``, ``product`` (``'m x k @ k x n'``), ``madds``,
-    ``<library>_us`` (median microseconds) and ``numpy_over_best_peer``
+    ``<library>_us`` (median microseconds), ``<library>_iqr_us`` (its
+    interquartile range) and ``numpy_over_best_peer``
     (numpy's median over the fastest peer's; ``None`` without peers).
     """
     rows = []
@@ -115,7 +116,9 @@ def kernel_rows(plans: dict[str, Plan], *, peers=("jax", "torch"), repeats: int 
         times = time_interleaved(calls, repeats=repeats, warmup=1, number=autorange(calls, min_time))
         medians = {name: statistics.median(ts) for name, ts in times.items()}
         others = [t for name, t in medians.items() if name != "numpy"]
+        quartiles = {name: statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3 for name, ts in times.items()}
         rows.append({"shape": shape, "product": f"{m} x {k} @ {k} x {n}", "madds": m * k * n,
                      **{f"{name}_us": 1e6 * t for name, t in medians.items()},
+                     **{f"{name}_iqr_us": (1e6 * q[0], 1e6 * q[2]) for name, q in quartiles.items()},
                      "numpy_over_best_peer": medians["numpy"] / min(others) if others else None})
     return rows

@@ -174,6 +174,7 @@ def run(chains: dict, *, repeats: int = 9, seed: int = 0, prime: bool = True, me
             "measured": statistics.median(ratios), "measured_low": min(ratios), "measured_high": max(ratios),
             "measured p1": statistics.median(ratios_p1),
             **{f"{v} s": statistics.median(times[v]) for v in VARIANTS},
+            **{f"{v} s {end}": f(times[v]) for v in VARIANTS for end, f in (("min", min), ("max", max))},
         })
         rounds += [{"chain": name, "variant": v, "round": r, "seconds": s}
                    for v in VARIANTS for r, s in enumerate(times[v])]
@@ -244,7 +245,8 @@ def _table(summary):
         "predicted": f"{r['predicted']:.2f}x", "measured": f"{r['measured']:.2f}x",
         "measured range": f"{r['measured_low']:.2f}-{r['measured_high']:.2f}x",
         "p1 on threads: predicted": f"{r['predicted p1']:.2f}x", "p1 on threads: measured": f"{r['measured p1']:.2f}x",
-        "sync p1 s": f"{r['sync p1 s']:.3g}", "threads p2 s": f"{r['threads p2 s']:.3g}",
+        **{f"{v} s [range]": f"{r[f'{v} s']:.3g} [{r[f'{v} s min']:.3g}, {r[f'{v} s max']:.3g}]"
+           for v in ("sync p1", "threads p2")},
     } for r in summary.to_dict("records")]
 
 
