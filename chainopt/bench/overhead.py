@@ -61,8 +61,9 @@ def public_api_overhead(shapes: Mapping[str, tuple[int, ...]], *, strategy: str 
     outside the loop, as a user would hold it.
 
     (Timing blocks of many calls of one function instead, as the strategy
-    benchmark does, moved the ratios of identical code by up to 6% between
-    two runs, hourglass 1.02 then 1.09: too coarse for a 10% target.)
+    benchmark does, was too coarse for a 10% target: in ``reports/bench.md``
+    as committed in b28ee74, ``multiply`` and ``execute``, the same compiled
+    code, measured 1.02x and 1.10x on the hourglass.)
 
     Parameters
     ----------
