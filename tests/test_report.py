@@ -167,6 +167,18 @@ def test_text_view_header_rule_and_aligned_table():
     ]
 
 
+def test_text_view_rule_not_stretched_by_a_long_header_value():
+    from chainopt.report.render import RULE_CAP, Column, Document, Table, render
+
+    chain = " -> ".join(["99"] * 100)  # 696 characters, as bench prints a 100-factor chain
+    doc = Document(header=[("chain", chain)], tables=[Table([{"k": "x", "n": 1}], (Column("k"), Column("n")))])
+    lines = render(doc, "text").splitlines()
+    assert lines[0] == f"chain:  {chain}"
+    assert lines[1] == lines[3] == "-" * RULE_CAP
+    wide = Table([{"k": "x" * 150, "n": 1}], (Column("k"), Column("n")))
+    assert render(Document(header=[("chain", chain)], tables=[wide]), "text").splitlines()[1] == "-" * (150 + 2 + 1)
+
+
 @pytest.mark.parametrize("make", [
     lambda: co.cost_report(HOURGLASS),
     lambda: __import__("chainopt.report.sweep", fromlist=["x"]).sweep_report("notes1", {"x": 2.0}),

@@ -266,10 +266,17 @@ def _text_table(table: Table) -> list[str]:
     return aligned(cells, align)
 
 
+#: The most a header line adds to the width of the text view's rules.
+RULE_CAP = 100
+
+
 def _text(doc: Document) -> str:
     lines = header_lines(doc.header)
     tables = [(t, _text_table(t)) for t in doc.tables if "text" in t.views]
-    width = max((len(line) for line in lines + [x for t, body in tables if t.heading for x in body]), default=0)
+    # The rules span the header and the widest headed table, a header line counting up to RULE_CAP
+    # characters only: a long header value (a chain of a hundred dims) would stretch every rule to its length.
+    table_lines = [x for t, body in tables if t.heading for x in body]
+    width = max([len(line) for line in table_lines] + [min(len(line), RULE_CAP) for line in lines], default=0)
     rule = "-" * width
     for table, body in tables:
         if table.title is not None:
