@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from chainopt.core.factors import shorten  # the one helper that elides echoed input, shared with the core
 from chainopt.errors import ChainoptError
 from chainopt.report.cost import FORMATS
 
@@ -33,20 +34,6 @@ class ChainoptArgumentParser(argparse.ArgumentParser):
         if arg_string.startswith("-") and arg_string != "--" and not self._OPTION.fullmatch(arg_string):
             return None
         return super()._parse_optional(arg_string)
-
-
-def shorten(text: str, width: int = 60) -> str:
-    """``text`` cut to ``width`` characters with ``...`` in the middle, for echoing input in an error.
-
-    Examples
-    --------
-    >>> shorten("784 512 10"), shorten("1 " * 50, width=20)
-    ('784 512 10', '1 1 1 1 ...1 1 1 1 ')
-    """
-    if len(text) <= width:
-        return text
-    half = (width - 3) // 2
-    return f"{text[:half]}...{text[len(text) - half:]}"
 
 
 def non_negative_int(text: str) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -37,10 +38,22 @@ import numpy as np
 from chainopt.core.chain import Chain
 from chainopt.errors import ChainoptError, DimensionError, ShapeError
 
-__all__ = ["FACTOR_FIELDS", "Factor", "as_factors", "read_factors"]
+__all__ = ["FACTOR_FIELDS", "Factor", "as_factors", "read_factors", "shorten"]
 
 #: The columns of a factor table (CSV header / JSON keys), in this order.
 FACTOR_FIELDS = ("n_in", "n_out", "tangent", "adjoint", "tape", "diagonal", "given")
+
+
+def shorten(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters with ``...`` in the middle, for echoing input in an error.
+
+    >>> shorten("784 512 10"), shorten("1 " * 50, width=20)
+    ('784 512 10', '1 1 1 1 ...1 1 1 1 ')
+    """
+    if len(text) <= width:
+        return text
+    half = (width - 3) // 2
+    return f"{text[:half]}...{text[len(text) - half:]}"
 
 
 def _check_int(name: str, value, *, minimum: int) -> int:
@@ -49,7 +62,7 @@ def _check_int(name: str, value, *, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)):
         raise DimensionError(f"{name} is {value!r}, a bool; it must be {what}")
     if not isinstance(value, numbers.Integral):
-        raise DimensionError(f"{name} is {value!r} ({type(value).__name__}); it must be {what}")
+        raise DimensionError(f"{name} is {shorten(repr(value))} ({type(value).__name__}); it must be {what}")
     value = int(value)
     if value < minimum:
         raise DimensionError(f"{name} is {value}; it must be {what} (>= {minimum})")
@@ -59,7 +72,7 @@ def _check_int(name: str, value, *, minimum: int) -> int:
 def _check_flag(name: str, value) -> bool:
     """``value`` as a ``bool`` (only ``bool``/``numpy.bool_`` are accepted)."""
     if not isinstance(value, (bool, np.bool_)):
-        raise DimensionError(f"{name} is {value!r} ({type(value).__name__}); it must be True or False")
+        raise DimensionError(f"{name} is {shorten(repr(value))} ({type(value).__name__}); it must be True or False")
     return bool(value)
 
 
@@ -150,7 +163,7 @@ def _factor_at(where: str, fields: Mapping) -> Factor:
     unknown = sorted(set(fields) - set(FACTOR_FIELDS))
     if unknown:
         raise DimensionError(
-            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"{where}: unknown field(s) {shorten(', '.join(map(repr, unknown)))}; "
             f"the fields are {', '.join(FACTOR_FIELDS)}"
         )
     try:
@@ -171,7 +184,7 @@ def _check_links(factors: Sequence[Factor], where: Sequence[str] | None = None) 
         if this.n_in != prev.n_out:
             at = f"{where[k]}: " if where else ""
             raise ShapeError(
-                f"{at}F_{k + 1} takes {this.n_in} inputs but F_{k} gives {prev.n_out} "
+                f"{at}F_{k + 1} takes {shorten(str(this.n_in))} inputs but F_{k} gives {shorten(str(prev.n_out))} "
                 "(layer order, F_1 first: n_in of each factor is n_out of the one before)"
             )
     return factors
@@ -210,7 +223,7 @@ def as_factors(obj) -> tuple[Factor, ...]:
         return (obj,)
     if isinstance(obj, (str, bytes, Mapping)) or not isinstance(obj, (Sequence, np.ndarray)):
         raise DimensionError(
-            f"expected a sequence of Factors or of dims, got {type(obj).__name__} {obj!r}; "
+            f"expected a sequence of Factors or of dims, got {type(obj).__name__} {shorten(repr(obj))}; "
             "read a file with read_factors"
         )
     items = list(obj)
@@ -242,21 +255,40 @@ def _parse_cell(where: str, name: str, text: str):
             return True
         if low in _FALSE:
             return False
-        raise DimensionError(f"{where}: {name} is {text!r}; write true or false")
+        raise DimensionError(f"{where}: {name} is {shorten(text)!r}; write true or false")
     if text == "":
         return None
+    if _INT.fullmatch(text):
+        return _to_int(f"{where}: {name}", text)
+    raise DimensionError(f"{where}: {name} is {shorten(text)!r}; it must be an integer")
+
+
+#: Integers as files write them: ASCII digits only ('²' and '٣' are digits to str.isdigit, not to int).
+_INT, _COUNT = re.compile(r"[+-]?[0-9]+"), re.compile(r"[0-9]+")
+
+
+def _to_int(what: str, text: str) -> int:
+    """``int(text)`` for a match of :data:`_INT`, or an error when it has more digits than Python converts."""
     try:
         return int(text)
     except ValueError:
-        raise DimensionError(f"{where}: {name} is {text!r}; it must be an integer") from None
+        raise DimensionError(f"{what} is {shorten(text)!r}, {len(text):,} digits; expected a size or a count") from None
+
+
+def _csv_rows(lines: list[str], origin: str):
+    """``(line number, cells)`` of each CSV record; a malformed one is a :class:`DimensionError` naming its line."""
+    reader = csv.reader(lines)
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:  # e.g. a cell over the csv module's 131,072-character limit
+        raise DimensionError(f"{origin}line {reader.line_num}: not valid CSV ({shorten(str(exc), 200)})") from None
 
 
 def _read_csv(text: str, origin: str) -> tuple[Factor, ...]:
-    lines = text.splitlines()
-    rows = csv.reader(lines)
     header = None
     factors, where = [], []
-    for lineno, row in enumerate(rows, start=1):
+    for lineno, row in _csv_rows(text.splitlines(), origin):
         if not row or all(not cell.strip() for cell in row):
             continue
         if header is None:
@@ -265,7 +297,7 @@ def _read_csv(text: str, origin: str) -> tuple[Factor, ...]:
             if unknown or len(set(header)) != len(header):
                 raise DimensionError(
                     f"{origin}line {lineno}: the header must name distinct columns among "
-                    f"{', '.join(FACTOR_FIELDS)}; got {', '.join(header)}"
+                    f"{', '.join(FACTOR_FIELDS)}; got {shorten(', '.join(header), 200)!r} ({len(header):,} columns)"
                 )
             missing = [c for c in ("n_in", "n_out") if c not in header]
             if missing:
@@ -290,9 +322,11 @@ def _read_csv(text: str, origin: str) -> tuple[Factor, ...]:
 
 def _read_json(text: str, origin: str) -> tuple[Factor, ...]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=lambda digits: _to_int(f"{origin}a JSON integer", digits))
     except json.JSONDecodeError as exc:
         raise DimensionError(f"{origin}line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise DimensionError(f"{origin}JSON nested too deeply: expected a list of factor objects") from None
     if not isinstance(data, list) or not data:
         raise DimensionError(f"{origin}expected a non-empty JSON list of factor objects")
     factors, where = [], []
@@ -310,19 +344,20 @@ def _read_naumann(text: str, origin: str) -> tuple[Factor, ...]:
     if not numbered:
         raise DimensionError(f"{origin}empty: expected q, then one line 'm n |E|' per factor")
     no, first = numbered[0]
-    if len(first) != 1 or not first[0].isdigit() or int(first[0]) < 1:
-        raise DimensionError(f"{origin}line {no}: expected the number of factors q (>= 1), got {' '.join(first)!r}")
-    q = int(first[0])
+    if len(first) != 1 or not _COUNT.fullmatch(first[0]) or (q := _to_int(f"{origin}line {no}: q", first[0])) < 1:
+        got = shorten(" ".join(first))
+        raise DimensionError(f"{origin}line {no}: expected the number of factors q (>= 1), got {got!r}")
     rows = numbered[1:]
     if len(rows) != q:
         last = rows[-1][0] if rows else no
-        raise DimensionError(f"{origin}line {last}: q is {q} but the file has {len(rows)} factor lines")
+        raise DimensionError(f"{origin}line {last}: q is {shorten(str(q))} but the file has {len(rows)} factor lines")
     factors, where = [], []
     for k, (no, cells) in enumerate(rows, start=1):
         at = f"{origin}line {no}"
-        if len(cells) != 3 or not all(c.isdigit() for c in cells):
-            raise DimensionError(f"{at}: expected three non-negative integers 'm n |E|', got {' '.join(cells)!r}")
-        m, n, edges = map(int, cells)
+        if len(cells) != 3 or not all(_COUNT.fullmatch(c) for c in cells):
+            got = shorten(" ".join(cells))
+            raise DimensionError(f"{at}: expected three non-negative integers 'm n |E|', got {got!r}")
+        m, n, edges = (_to_int(f"{at}: {name}", c) for name, c in zip(("m", "n", "|E|"), cells))
         fields = {"n_in": n, "n_out": m, "tangent": edges, "adjoint": edges, "tape": edges}
         factors.append(_factor_at(f"{at} (F_{k})", fields))
         where.append(at)
@@ -367,14 +402,15 @@ def read_factors(source) -> tuple[Factor, ...]:
         text, origin = source, ""
     elif isinstance(source, (str, Path)):
         path = Path(source)
+        name = shorten(str(path), 200)
         try:
             text = path.read_text()
         except OSError as exc:
-            raise ChainoptError(f"cannot read the factors file {str(path)!r}: {exc.strerror or exc}") from None
-        origin = f"{path}: "
+            raise ChainoptError(f"cannot read the factors file {name!r}: {exc.strerror or exc}") from None
+        origin = f"{name}: "
         kind = {".csv": "csv", ".json": "json"}.get(path.suffix.lower())
     else:
-        raise DimensionError(f"expected a path or text, got {type(source).__name__} {source!r}")
+        raise DimensionError(f"expected a path or text, got {type(source).__name__} {shorten(repr(source))}")
     if kind is None:
         stripped = text.lstrip()
         first_line = stripped.split("\n", 1)[0]
