@@ -69,7 +69,7 @@ def test_quick_main_writes_everything_and_locates_crossovers(tmp_path, monkeypat
     measured = pd.read_csv(tmp_path / "crossover_measured.csv")
     assert set(measured["strategy"]) == {"fwd", "bwd", "optimal"}
     assert set(measured["interior"]) == {"uniform", "bottleneck"}
-    assert (measured["median_s"] > 0).all() and (measured["repeats"] == 3).all()
+    assert (measured["median_s"] > 0).all() and (measured["repeats"] == 6).all()
     assert sorted(set(measured["n_in"])) == [1, 16]
     assert (measured["median_low_s"] <= measured["median_s"]).all()
     assert (measured["median_s"] <= measured["median_high_s"]).all()

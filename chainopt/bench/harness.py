@@ -82,7 +82,7 @@ class TimingSpreadWarning(RuntimeWarning):
 
 
 def peak_matmul_rate(
-    size: int = 2000, *, repeats: int = 5, seed=0, budget: int | None = None, dtype=np.float64
+    size: int = 2000, *, repeats: int = 7, seed=0, budget: int | None = None, dtype=np.float64
 ) -> PeakRate:
     """Measure the matmul rate with a ``size x size`` product of ``dtype`` (warm-up, then ``repeats`` timed).
 
@@ -90,14 +90,14 @@ def peak_matmul_rate(
     :data:`PEAK_MIN_TIME` seconds (small products are repeated), as the
     strategies' are, so the peak is not measured colder than they are.
 
-    The rate is that of the median repeat, with the 95% bootstrap interval
-    of the median (:mod:`chainopt.bench.intervals`).
+    The rate is that of the median repeat, with the 95% interval of the
+    median (:mod:`chainopt.bench.intervals`; NaN with fewer than 6 repeats).
 
     Examples
     --------
-    >>> peak = peak_matmul_rate(64, repeats=2)
+    >>> peak = peak_matmul_rate(64, repeats=6)
     >>> peak.size, len(peak.seconds), peak.low <= peak.gflops <= peak.high
-    (64, 2, True)
+    (64, 6, True)
     """
     operands = _peak_operands(size, repeats, seed, budget, dtype)
     return PeakRate.from_seconds(operands[0].shape[0], _time_peak(operands, repeats), dtype=operands[0].dtype.name)

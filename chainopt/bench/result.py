@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from chainopt.bench.intervals import (
     INTERVAL_METHOD,
+    NO_DIFFERENCE,
     format_interval,
     format_ratio,
     median_interval,
@@ -41,8 +42,8 @@ class PeakRate:
     seconds_after : tuple of float
         Every timed repeat of the measurement after the strategies (empty if not taken).
     low, high : float
-        The 95% bootstrap interval of ``gflops`` (from the interval of the
-        median of the measurement it came from; NaN with one repeat).
+        The 95% interval of ``gflops`` (from the interval of the median of
+        the measurement it came from; NaN with fewer than 6 repeats).
     """
 
     gflops: float
@@ -59,7 +60,7 @@ class PeakRate:
 
         Examples
         --------
-        >>> p = PeakRate.from_seconds(1000, [2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+        >>> p = PeakRate.from_seconds(1000, [2.0] * 6, [1.0] * 6)
         >>> p.gflops, p.low, p.high
         (2.0, 2.0, 2.0)
         """
@@ -101,6 +102,15 @@ def summary_table(times: Mapping[str, Sequence[float]], plans: Mapping[str, str]
     gflops = {n: 2 * madds[n] / medians[n] / 1e9 for n in names}
     fastest, fewest = medians[fastest_name], min(madds[n] for n in names)
     nan = float("nan")
+    verdicts = {n: ratio_verdict(*ratio_ci[n], below="faster") for n in names if n != fastest_name}
+    verdicts[fastest_name] = fastest_verdict(verdicts)
+    gflops_ci = {n: (2 * madds[n] / ci[n][1] / 1e9, 2 * madds[n] / ci[n][0] / 1e9) for n in names}
+    # A strategy whose median rate is above the peak has no fraction of it (the peak product was not a peak);
+    # one whose interval only reaches past it has its fraction's interval end at 1, the most a fraction can be.
+    above = {n: bool(peak) and gflops[n] > peak.gflops for n in names}
+    fraction = {n: (nan, nan, nan) if not peak or above[n] else
+                (gflops[n] / peak.gflops, gflops_ci[n][0] / peak.gflops, min(gflops_ci[n][1] / peak.gflops, 1.0))
+                for n in names}
     return pd.DataFrame({
         "strategy": names,
         "plan": [plans[n] for n in names],
@@ -112,32 +122,54 @@ def summary_table(times: Mapping[str, Sequence[float]], plans: Mapping[str, str]
         "max_s": [max(times[n]) for n in names],
         "spread": [max(times[n]) / min(times[n]) for n in names],
         "gflops": [gflops[n] for n in names],
-        "gflops_low": [2 * madds[n] / ci[n][1] / 1e9 for n in names],
-        "gflops_high": [2 * madds[n] / ci[n][0] / 1e9 for n in names],
+        "gflops_low": [gflops_ci[n][0] for n in names],
+        "gflops_high": [gflops_ci[n][1] for n in names],
         "vs_fastest": [medians[n] / fastest for n in names],
         "vs_fastest_low": [ratio_ci[n][0] for n in names],
         "vs_fastest_high": [ratio_ci[n][1] for n in names],
-        "vs_fastest_verdict": ["fastest" if n == fastest_name else ratio_verdict(*ratio_ci[n], below="faster")
-                               for n in names],
+        "vs_fastest_verdict": [verdicts[n] for n in names],
         "madds_vs_fewest": [madds[n] / fewest if fewest else 1.0 for n in names],
-        "peak_fraction": [gflops[n] / peak.gflops if peak else nan for n in names],
-        "peak_fraction_low": [2 * madds[n] / ci[n][1] / 1e9 / peak.gflops if peak else nan for n in names],
-        "peak_fraction_high": [2 * madds[n] / ci[n][0] / 1e9 / peak.gflops if peak else nan for n in names],
-        "above_peak": [bool(peak) and gflops[n] > peak.gflops for n in names],
+        "peak_fraction": [fraction[n][0] for n in names],
+        "peak_fraction_low": [fraction[n][1] for n in names],
+        "peak_fraction_high": [fraction[n][2] for n in names],
+        "above_peak": [above[n] for n in names],
         "max_rel_diff": [rel_diff[n] for n in names],
     })
 
 
+def fastest_verdict(others: Mapping[str, str]) -> str:
+    """The verdict of the lowest median, from the others' verdicts against it.
+
+    ``'fastest'`` only when every other strategy is measurably slower;
+    otherwise the ties are named, or the lack of repeats said.
+
+    Examples
+    --------
+    >>> fastest_verdict({"fwd": "slower", "bwd": "slower"})
+    'fastest'
+    >>> fastest_verdict({"fwd": "no measurable difference", "bwd": "slower"})
+    'lowest median; no measurable difference from fwd'
+    >>> fastest_verdict({"fwd": "not measurable (fewer than 6 repeats)"})
+    'lowest median; not measurable (fewer than 6 repeats)'
+    """
+    ties = [n for n, v in others.items() if v == NO_DIFFERENCE]
+    if ties:
+        return f"lowest median; {NO_DIFFERENCE} from {', '.join(ties)}"
+    unmeasured = [v for v in others.values() if v != "slower"]
+    return f"lowest median; {unmeasured[0]}" if unmeasured else "fastest"
+
+
 def above_peak_note(summary, peak: PeakRate | None) -> str | None:
-    """The sentence saying which strategies ran above the measured peak (so the peak was disturbed), or None."""
+    """The sentence saying which strategies ran above the measured peak rate, or None."""
     if peak is None:
         return None
     over = summary[summary["above_peak"]]
     if over.empty:
         return None
     runs = ", ".join(f"{r.strategy} {r.gflops:,.1f}" for r in over.itertuples())
-    return (f"{runs} GFLOP/s: above the measured peak of {peak.gflops:,.1f} GFLOP/s, so the peak "
-            "measurement was disturbed (no fraction of peak shown for these)")
+    return (f"{runs} GFLOP/s: above the measured peak of {peak.gflops:,.1f} GFLOP/s (the {peak.size} x {peak.size} "
+            "peak product was too small to reach the machine's peak, or was disturbed): no fraction of peak is "
+            "shown for these")
 
 
 def _ms(seconds: float) -> str:
@@ -154,13 +186,13 @@ def _display(summary):
     rows = list(summary.itertuples())
     out["median_ci"] = [format_interval(r.median_low_s, r.median_high_s, ".3f", scale=1e3) for r in rows]
     out["peak_text"] = [
-        "-" if r.peak_fraction != r.peak_fraction else "above peak" if r.above_peak
+        "above peak" if r.above_peak else "-" if r.peak_fraction != r.peak_fraction
         else f"{100 * r.peak_fraction:.1f} {format_interval(r.peak_fraction_low, r.peak_fraction_high, '.1f', 100)}"
         for r in rows
     ]
     out["gflops_text"] = [f"{r.gflops:.2f} {format_interval(r.gflops_low, r.gflops_high, '.2f')}" for r in rows]
     out["vs_text"] = [
-        "1 (fastest)" if r.vs_fastest_verdict == "fastest"
+        "1 (fastest)" if r.vs_fastest_verdict == "fastest" else "1" if r.vs_fastest_verdict.startswith("lowest")
         else format_ratio(r.vs_fastest, r.vs_fastest_low, r.vs_fastest_high)
         for r in rows
     ]

@@ -226,7 +226,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     out = prepare(out_dir)
     info = machine_info()
     if quick:
-        rows, cases, peaks, spread = run(repeats=3, overhead_repeats=3, peak_size=128, seed=seed, scale=10,
+        rows, cases, peaks, spread = run(repeats=6, overhead_repeats=6, peak_size=128, seed=seed, scale=10,
                                          min_time=0.002, progress=progress)
     else:
         rows, cases, peaks, spread = run(seed=seed, progress=progress)
@@ -297,12 +297,12 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
            "; **some strategies ran above it, so the peak measurement was disturbed: their '% peak' reads "
            "'above peak'**"),
         f"- intervals: {INTERVAL_METHOD}",
-        f"- timing: every case {'3' if quick else '7'} repeats after 1 warm-up round, interleaved across "
+        f"- timing: every case {'6' if quick else '7'} repeats after 1 warm-up round, interleaved across "
         "strategies with the order rotated each round, each measurement right after an untimed call of "
         f"the same strategy and lasting at least {'0.002' if quick else '0.05'} s (cheap orders called several "
         "times per measurement, as timeit does), so no order is timed in caches another one evicted; "
         "executor overhead from a separate interleaved run of "
-        f"{'3' if quick else '21'} repeats (medians); seed {seed}; float64"
+        f"{'6' if quick else '21'} repeats (medians); seed {seed}; float64"
         + ("; **quick mode: dims divided by 10, a smoke test, not a measurement**" if quick else ""),
         "",
         "## Reading",

@@ -102,12 +102,12 @@ def predict(grid=GRID, interiors=INTERIORS):
     return pd.DataFrame(rows)
 
 
-def measure(grid, interiors, n_out: int, *, repeats: int = 5, seed: int = 0, min_time: float = 0.02,
+def measure(grid, interiors, n_out: int, *, repeats: int = 7, seed: int = 0, min_time: float = 0.02,
             progress=None):
     """Time FWD, BWD and optimal on random float64 Jacobians along ``n_1`` at fixed ``n_N``.
 
     Returns one row per (interior, n_1, strategy) with the median, min and
-    max seconds over ``repeats``, the 95% bootstrap interval of the median
+    max seconds over ``repeats``, the 95% interval of the median (order statistics)
     (``median_low_s``, ``median_high_s``), the predicted multiply-adds, and
     for the point the ratio ``fwd_over_bwd`` of the medians with its paired
     bootstrap interval (``fwd_over_bwd_low``, ``fwd_over_bwd_high``; rounds
@@ -298,7 +298,7 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     measured = None
     if measure_time:
         measured = measure(grid if measured_grid is None else tuple(measured_grid), MEASURED_INTERIORS, n_out,
-                           repeats=3 if quick else 5, seed=seed, min_time=min_time, progress=progress)
+                           repeats=6 if quick else 7, seed=seed, min_time=min_time, progress=progress)
         paths.append(write_csv(measured, out / "crossover_measured.csv"))
 
     sweep_names = MEASURED_INTERIORS

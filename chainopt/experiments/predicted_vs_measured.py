@@ -76,7 +76,7 @@ def run(*, quick: bool = False, repeats: int | None = None, seed: int = 0, progr
     """Time the plans; return the tidy DataFrame (one row per chain and plan)."""
     import pandas as pd
 
-    repeats = repeats or (3 if quick else 7)
+    repeats = repeats or (6 if quick else 7)
     rows = []
     for name, dims in (QUICK_SMALL_CHAINS if quick else SMALL_CHAINS).items():
         plans = list(all_plans(dims))
