@@ -19,3 +19,38 @@ def test_one_factor_on_two_machines_says_there_is_nothing_to_schedule(capsys):
     assert out.rstrip().endswith("(one factor: nothing to schedule)")
     assert main(["cost", "10", "20", "--machines", "2", "--format", "markdown"]) == 0
     assert "(one factor: nothing to schedule)" in capsys.readouterr().out
+
+
+BIG_INT = "9" * 5000
+LONG_WORD = "x" * 100_000
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["bench", "5", "3", "2", "--seed", BIG_INT],
+     ["argument --seed: invalid int value: '999", "...999", "999' (5,000 digits); expected an integer of at most"]),
+    (["bench", "5", "3", "2", "--repeats", BIG_INT], ["argument --repeats/-r: invalid int value", "(5,000 digits)"]),
+    (["bench", "5", "3", "2", "--repeats", LONG_WORD],
+     ["invalid int value: 'xxx", "(100,000 characters); expected an integer"]),
+    (["report", "--seed", BIG_INT], ["argument --seed: invalid int value", "(5,000 digits)"]),
+    (["cost", "3", "4", "--max-steps", BIG_INT],
+     ["argument --max-steps: '999", "has 5,000 digits; expected a whole number"]),
+    (["cost", "3", "4", "--machines", BIG_INT], ["argument --machines:", "(5,000 digits)"]),
+    (["cost", "3", "4", "--format", LONG_WORD], ["invalid choice: 'xxx", "(100,000 characters) (choose from 'text'"]),
+    ([LONG_WORD], ["invalid choice: 'xxx", "(100,000 characters)"]),
+    (["cost", "3", "4", "--bogus", LONG_WORD], ["unrecognized arguments: --bogus xxx"]),
+    (["cost", "3", "4", f"--{LONG_WORD}"], ["unrecognized arguments: --xxx"]),
+])
+def test_every_usage_error_line_is_bounded(argv, words, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainopt: error: "), captured.err[:500]
+    assert len(lines[0]) < 450, len(lines[0])
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_short_usage_errors_keep_argparse_s_words(capsys):
+    assert main(["bench", "5", "3", "2", "--seed", "abc"]) == 2
+    err = capsys.readouterr().err
+    assert err == "chainopt: error: argument --seed: invalid int value: 'abc' (see chainopt bench --help)\n"

@@ -26,9 +26,24 @@ class ChainoptArgumentParser(argparse.ArgumentParser):
 
     _OPTION = re.compile(r"--?[A-Za-z][\w-]*(=.*)?", re.DOTALL)
 
+    #: Characters of argparse's message an error line keeps (a long echoed value is elided in its middle).
+    MAX_MESSAGE = 360
+
     def error(self, message):
         """Print one line on stderr, with the same prefix as every other error, and exit with status 2."""
-        self.exit(2, f"chainopt: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"chainopt: error: {shorten(message, self.MAX_MESSAGE)} (see {self.prog} --help)\n")
+
+    def _get_value(self, action, arg_string):  # argparse's hook: converts, and says "invalid int value: ..."
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as exc:
+            raise _bounded(exc, action, arg_string) from None
+
+    def _check_value(self, action, value):  # argparse's hook: says "invalid choice: ..."
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            raise _bounded(exc, action, value) from None
 
     def _parse_optional(self, arg_string):  # argparse's hook: None means "positional"
         if arg_string.startswith("-") and arg_string != "--" and not self._OPTION.fullmatch(arg_string):
@@ -36,11 +51,27 @@ class ChainoptArgumentParser(argparse.ArgumentParser):
         return super()._parse_optional(arg_string)
 
 
+def _bounded(exc: argparse.ArgumentError, action, value) -> argparse.ArgumentError:
+    """``exc`` with a long ``value`` echoed as its start and end, its length, and (for an int) what was expected."""
+    if not isinstance(value, str) or len(value) <= 60 or repr(value) not in exc.message:
+        return exc
+    unit = "digits" if re.fullmatch(r"[+-]?\d+", value, flags=re.ASCII) else "characters"
+    said = f"{shorten(value)!r} ({len(value.lstrip('+-')) if unit == 'digits' else len(value):,} {unit})"
+    message = exc.message.replace(repr(value), said)
+    if action.type is int:
+        message += "; expected an integer of at most 4,300 digits" if unit == "digits" else "; expected an integer"
+    return argparse.ArgumentError(action, message)
+
+
 def non_negative_int(text: str) -> int:
     """Argparse type: a whole number >= 0."""
     if not re.fullmatch(r"\d+", text, flags=re.ASCII):
         raise argparse.ArgumentTypeError(f"{shorten(text)!r} is not a whole number >= 0")
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        raise argparse.ArgumentTypeError(f"{shorten(text)!r} has {len(text):,} digits; expected a whole number >= 0 "
+                                         "of at most 4,300 digits") from None
 
 
 #: Whole numbers separated by whitespace or by commas (each right after a number), a trailing comma allowed:
