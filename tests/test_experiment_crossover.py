@@ -119,8 +119,13 @@ def test_measured_crossover_interval_brackets_the_estimate():
     assert seen.status == "crossover"
     # log-linear oracle: the median ratio crosses 1 halfway between log2 4 and log2 16 (log .5 -> log 2): n = 8
     assert seen.estimate == pytest.approx(8.0)
-    assert seen.low < 8.0 < seen.high and 4 < seen.low and seen.high < 16
-    assert seen.describe() == f"8 [{seen.low:,.1f}, {seen.high:,.1f}]"
+    # the bracket: FWD measurably faster at 4 (interval under 1), BWD at 16 (over 1); nothing narrower is claimed
+    assert (seen.low, seen.high) == (4.0, 16.0)
+    assert seen.describe() == "8 [4, 16]"
+    # a tie at 16 moves the upper end to the next point with a measured difference
+    tied = crossover.measured_crossover_interval(
+        _ratios([(1, 0.25, 0.2, 0.3), (4, 0.5, 0.4, 0.6), (16, 1.2, 0.9, 1.5), (64, 4.0, 3.0, 5.0)]), "u")
+    assert tied.low == 4.0 and tied.high == 64.0 and tied.low < tied.estimate < 16
 
 
 def test_within_noise_no_crossover_and_not_measured_are_told_apart():

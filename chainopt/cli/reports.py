@@ -162,7 +162,7 @@ def run_crossover(args) -> int:
         rows.append({"interior": name, "widths": " -> ".join(map(str, c["interior"])), "predicted": predicted,
                      "measured": measured, "saving": f"{savings[name]:,.2f}x"})
     columns = (Column("interior"), Column("widths"), Column("predicted", f"predicted n_1* (n_N={n_out})", align=">"),
-               Column("measured", "measured n_1* [95% interval]", align=">"), Column("saving", "max saving", align=">"))
+               Column("measured", "measured n_1* [bracket]", align=">"), Column("saving", "max saving", align=">"))
     print("FWD is cheaper than BWD when n_1 < n_1*; chains n_1 -> widths -> n_N")
     print(render(Document(header=[], tables=[Table(rows, columns)]), "text"))
     print(result["reading"])

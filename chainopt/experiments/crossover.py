@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from fractions import Fraction
 
 from chainopt.bench.environment import machine_info
 from chainopt.core.chain import bwd_cost, fwd_cost
 from chainopt.core.strategies import plan as make_plan
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
+from chainopt.experiments.crossings import MeasuredCrossover, measured_crossover, measured_crossover_interval
 from chainopt.report.render import markdown_table, plain
 
 __all__ = ["INTERIORS", "GRID", "QUICK_GRID", "predicted_crossover", "predict", "measure", "main",
@@ -157,102 +157,6 @@ def measure(grid, interiors, n_out: int, *, repeats: int = 7, seed: int = 0, min
     return pd.DataFrame(rows)
 
 
-def _first_crossing(xs, gaps) -> float | None:
-    """``2**x`` where the log-ratios ``gaps`` first change sign along ``xs`` (log-linear), or None."""
-    for (x0, g0), (x1, g1) in zip(zip(xs, gaps), zip(xs[1:], gaps[1:])):
-        if g0 == 0:
-            return 2.0**x0
-        if g0 < 0 < g1 or g1 < 0 < g0:
-            return 2.0 ** (x0 + (x1 - x0) * g0 / (g0 - g1))
-    return None
-
-
-def measured_crossover(measured, interior: str) -> float | None:
-    """The ``n_1`` where measured FWD and BWD medians cross (log-linear interpolation).
-
-    ``None`` when one mode is faster at every measured point.
-    """
-    part = measured[measured["interior"] == interior]
-    times = part.pivot(index="n_in", columns="strategy", values="median_s").sort_index()
-    gap = [math.log(f / b) for f, b in zip(times["fwd"], times["bwd"])]
-    return _first_crossing([math.log2(n) for n in times.index], gap)
-
-
-@dataclass(frozen=True)
-class MeasuredCrossover:
-    """What the measured FWD/BWD timings say about the crossover of one interior.
-
-    Attributes
-    ----------
-    status : str
-        ``'crossover'`` (FWD measurably faster at some ``n_1``, BWD at
-        another), ``'within noise'`` (the ratio's 95% interval contains 1 at
-        every point: the curves cannot be told apart over the whole range),
-        ``'no crossover'`` (one mode measurably faster where the two differ,
-        never the other) or ``'not measured'``.
-    estimate : float or None
-        Where the medians cross (``None`` unless ``status`` is ``'crossover'``).
-    low, high : float or None
-        Where the upper and the lower 95% bounds of FWD/BWD cross 1: the
-        crossover's interval (from the repeats, resampled by the bootstrap).
-    faster, why : str or None
-        For ``'no crossover'``: the mode that was faster; for ``'not measured'``: why.
-
-    Examples
-    --------
-    >>> MeasuredCrossover("crossover", 16.0, 9.5, 30.1).describe()
-    '16 [9.5, 30.1]'
-    >>> MeasuredCrossover("within noise").describe()
-    'within noise over the whole range'
-    """
-
-    status: str
-    estimate: float | None = None
-    low: float | None = None
-    high: float | None = None
-    faster: str | None = None
-    why: str | None = None
-
-    def describe(self) -> str:
-        """Short text for tables: the estimate with its interval, or what was (not) seen."""
-        if self.status == "crossover":
-            return f"{self.estimate:,.0f} [{self.low:,.1f}, {self.high:,.1f}]"
-        if self.status == "within noise":
-            return "within noise over the whole range"
-        if self.status == "no crossover":
-            return f"no measured crossover ({self.faster} faster where they differ)"
-        return "not measured" + (f" ({self.why})" if self.why else "")
-
-
-def measured_crossover_interval(measured, interior: str) -> MeasuredCrossover:
-    """The measured crossover of ``interior`` with its interval, or why there is none.
-
-    Uses the ``fwd_over_bwd`` columns of :func:`measure`: per point the ratio
-    of the medians and its 95% paired bootstrap interval. A point whose
-    interval contains 1 is a tie; the crossover's interval runs from where
-    the upper bound crosses 1 to where the lower bound does.
-    """
-    if measured is None:
-        return MeasuredCrossover("not measured", why="timing off: --no-measure")
-    if interior not in set(measured["interior"]):
-        timed = ", ".join(dict.fromkeys(measured["interior"]))
-        return MeasuredCrossover("not measured", why=f"only {timed} {'is' if ', ' not in timed else 'are'} timed")
-    part = measured[measured["interior"] == interior].drop_duplicates("n_in").sort_values("n_in")
-    xs = [math.log2(n) for n in part["n_in"]]
-    lows, highs = list(part["fwd_over_bwd_low"]), list(part["fwd_over_bwd_high"])
-    fwd_wins = any(h < 1 for h in highs)
-    bwd_wins = any(lo > 1 for lo in lows)
-    if fwd_wins and bwd_wins:
-        ends = [_first_crossing(xs, [math.log(v) for v in bound]) for bound in (highs, lows)]
-        estimate = _first_crossing(xs, [math.log(v) for v in part["fwd_over_bwd"]])
-        known = [e for e in (*ends, estimate) if e is not None]
-        return MeasuredCrossover("crossover", estimate if estimate is not None else min(known),
-                                 min(known), max(known))
-    if fwd_wins or bwd_wins:
-        return MeasuredCrossover("no crossover", faster="FWD" if fwd_wins else "BWD")
-    return MeasuredCrossover("within noise")
-
-
 def progress_steps(quick: bool = False, measure_time: bool = True, measured_grid=None) -> int:
     """How many progress messages :func:`main` sends: one for the prediction, one per measured point.
 
@@ -353,8 +257,8 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     if measured is not None:
         seen = [f"{name} {c['measured_interval'].describe()}" for name, c in crossovers.items()
                 if c["measured_interval"].status != "not measured"]
-        measured_note = (" Measured on random Jacobians (n_1* with its 95% interval from the repeats): "
-                         + "; ".join(seen) + ".")
+        measured_note = (" Measured on random Jacobians (n_1* between the grid points that bracket it, each a "
+                         "measured difference): " + "; ".join(seen) + ".")
     reading = (
         f"At n_N = {n_out}, FWD beats BWD below n_1* = {_fmt_crossover(uniform['predicted'])} for a uniform interior "
         f"(exactly n_1 = n_N, as the closed forms say) and the crossover moves with the interior's end widths: "
@@ -369,7 +273,7 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
                 "interior": name,
                 "widths n_2..n_{N-1}": " -> ".join(map(str, c["interior"])),
                 f"predicted n_1* at n_N={n_out}": _fmt_crossover(c["predicted"]),
-                "measured n_1* [95% interval]": c["measured_interval"].describe(),
+                "measured n_1* [bracket]": c["measured_interval"].describe(),
                 "largest saving of optimum": f"{per_interior[name]:,.2f}x",
             }
         )
@@ -377,9 +281,11 @@ def main(out_dir="reports", quick: bool = False, *, measure_time: bool = True, s
     if measured is not None:
         rate = (measured["multiply_adds"] / measured["median_s"]).median() * 2 / 1e9
         rate_line = (f"Measured points ran at a median {rate:,.1f} GFLOP/s (2 flops per multiply-add). "
-                     "A measured n_1* is where the FWD/BWD ratio of medians crosses 1, with the interval where the "
-                     "bounds of its 95% paired bootstrap interval (over the repeats) cross 1; 'within noise' means "
-                     "the interval contains 1 at every measured n_1. ")
+                     "A measured n_1* is where the FWD/BWD ratio of medians crosses 1 (log-linear between grid "
+                     "points); its interval runs between the nearest grid points each side where one mode was "
+                     "measurably faster (the ratio's 95% paired bootstrap interval, over the repeats, excludes 1), "
+                     "as between grid points the curves are only interpolated; 'within noise' means the interval "
+                     "contains 1 at every measured n_1. ")
     body = [
         reading,
         "",
