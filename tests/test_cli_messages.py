@@ -54,3 +54,38 @@ def test_short_usage_errors_keep_argparse_s_words(capsys):
     assert main(["bench", "5", "3", "2", "--seed", "abc"]) == 2
     err = capsys.readouterr().err
     assert err == "chainopt: error: argument --seed: invalid int value: 'abc' (see chainopt bench --help)\n"
+
+
+# The library's benchmark speaks as the command line does: the parameter, its value, what is expected.
+
+@pytest.mark.parametrize(("strategies", "words"), [
+    (None, ["strategies is None (NoneType); expected a strategy name or a list of names, from: fwd, bwd"]),
+    (5, ["strategies is 5 (int); expected a strategy name or a list of names"]),
+    ("fwd,bwd", ["unknown strategy 'fwd,bwd'", "strategies=['fwd', 'bwd'] (only the command line takes commas)"]),
+    (["fwd", "x" * 100_000], ["unknown strategy 'xxx", "...xxx", "xxx'; choose one of: fwd"]),
+])
+def test_benchmark_names_bad_strategies(strategies, words):
+    import chainopt as co
+
+    with pytest.raises(co.ChainoptError) as info:
+        co.benchmark([5, 4, 3], strategies=strategies, repeats=1, peak_size=None)
+    message = str(info.value)
+    assert len(message) < 300
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize("peak_size", [0, -1])
+def test_benchmark_names_peak_size_and_how_to_skip_it(peak_size):
+    import chainopt as co
+
+    with pytest.raises(co.ChainoptError) as info:
+        co.benchmark([5, 4, 3], repeats=1, peak_size=peak_size)
+    assert str(info.value) == (f"peak_size is {peak_size}; expected an integer >= 1 "
+                               "(or peak_size=None to skip the peak measurement)")
+
+
+def test_a_long_strategy_name_on_the_command_line_is_one_bounded_line(capsys):
+    assert main(["bench", "5", "3", "2", "--strategies", "fwd," + "x" * 100_000]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainopt: error: unknown strategy 'xxx") and len(lines[0]) < 300

@@ -48,6 +48,7 @@ from chainopt.bench.workloads import (
     prepare_workload,
     timed_functions,
 )
+from chainopt.core.factors import shorten
 from chainopt.errors import ChainoptError
 from chainopt.execution import MemoryEstimate, check_memory, seeded_rng, written_order
 
@@ -130,9 +131,9 @@ def _time_peak(operands, repeats: int) -> list[float]:
 # -- timing --------------------------------------------------------------------------
 
 
-def _count(value, name: str, *, minimum: int) -> int:
+def _count(value, name: str, *, minimum: int, hint: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ChainoptError(f"{name} is {value!r}; expected an integer >= {minimum}")
+        raise ChainoptError(f"{name} is {shorten(repr(value))}; expected an integer >= {minimum}{hint}")
     return int(value)
 
 
@@ -370,6 +371,8 @@ def benchmark(
     strategies = check_strategies(strategies)
     repeats = _count(repeats, "repeats", minimum=1)
     warmup = _count(warmup, "warmup", minimum=0)
+    if peak_size is not None:
+        peak_size = _count(peak_size, "peak_size", minimum=1, hint=" (or peak_size=None to skip the peak measurement)")
     say = progress or (lambda message: None)
     # Everything is checked, memory included, before any heavy work.
     workload = prepare_workload(chain_or_mats, layers=layers, dtype=dtype, strategies=strategies, budget=budget)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import numbers
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from chainopt.core.chain import Chain, as_chain
+from chainopt.core.factors import shorten
 from chainopt.core.strategies import get_strategy
 from chainopt.errors import ChainoptError, UnknownStrategyError
 from chainopt.execution import (
@@ -54,17 +56,36 @@ LAYER_KINDS = ("random", "mlp", "resnet")
 
 
 def check_strategies(strategies: Sequence[str]) -> list[str]:
-    """The strategy names as a list, lower case, or an :class:`~chainopt.UnknownStrategyError` naming the valid ones."""
-    strategies = [strategies] if isinstance(strategies, str) else list(strategies)  # one name, not its letters
+    """The strategy names as a list, lower case, or an :class:`~chainopt.UnknownStrategyError` naming the valid ones.
+
+    Examples
+    --------
+    >>> check_strategies("FWD"), check_strategies(["fwd", "optimal"])
+    (['fwd'], ['fwd', 'optimal'])
+    >>> check_strategies("fwd,bwd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    chainopt.errors.UnknownStrategyError: unknown strategy 'fwd,bwd'; ... strategies=['fwd', 'bwd'] ...
+    """
     valid = ", ".join(EXECUTORS)
+    if isinstance(strategies, (str, bytes)) or not isinstance(strategies, Iterable):
+        if not isinstance(strategies, str):
+            raise UnknownStrategyError(f"strategies is {shorten(repr(strategies))} ({type(strategies).__name__}); "
+                                       f"expected a strategy name or a list of names, from: {valid}")
+        names = [name for name in re.split(r"[,\s]+", strategies) if name]
+        if len(names) > 1 and strategies.lower() not in EXECUTORS:
+            raise UnknownStrategyError(
+                f"unknown strategy {shorten(strategies)!r}; the library takes a list of names: "
+                f"strategies={shorten(repr(names), 120)} (only the command line takes commas); choose from: {valid}")
+    strategies = [strategies] if isinstance(strategies, str) else list(strategies)  # one name, not its letters
     if not strategies:
         raise UnknownStrategyError(f"no strategies to benchmark; choose from: {valid}")
     for name in strategies:
         if not isinstance(name, str) or name.lower() not in EXECUTORS:
-            raise UnknownStrategyError(f"unknown strategy {name!r}; choose one of: {valid}")
+            raise UnknownStrategyError(f"unknown strategy {shorten(repr(name))}; choose one of: {valid}")
     strategies = [name.lower() for name in strategies]
     if len(set(strategies)) != len(strategies):
-        raise UnknownStrategyError(f"strategies {strategies} name one strategy twice")
+        raise UnknownStrategyError(f"strategies {shorten(repr(strategies), 200)} name one strategy twice")
     return strategies
 
 
