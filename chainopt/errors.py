@@ -16,6 +16,7 @@ __all__ = [
     "MemoryBudgetError",
     "ResultMismatchError",
     "ExpressionError",
+    "shorten",
 ]
 
 
@@ -57,3 +58,15 @@ class ResultMismatchError(ChainoptError):
 
 class ExpressionError(ChainoptError):
     """An expression that chainopt refuses to parse or evaluate."""
+
+
+def shorten(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters with ``...`` in the middle, for echoing input in an error.
+
+    >>> shorten("784 512 10"), shorten("1 " * 50, width=20)
+    ('784 512 10', '1 1 1 1 ...1 1 1 1 ')
+    """
+    if len(text) <= width:
+        return text
+    half = (width - 3) // 2
+    return f"{text[:half]}...{text[len(text) - half:]}"

@@ -48,8 +48,7 @@ from chainopt.bench.workloads import (
     prepare_workload,
     timed_functions,
 )
-from chainopt.core.factors import shorten
-from chainopt.errors import ChainoptError
+from chainopt.errors import ChainoptError, shorten
 from chainopt.execution import MemoryEstimate, check_memory, seeded_rng, written_order
 
 # BenchmarkResult, PeakRate (bench.result) and DEFAULT_STRATEGIES, LAYER_KINDS,

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainopt.core.chain import Chain, as_chain
-from chainopt.core.factors import shorten
 from chainopt.core.strategies import get_strategy
-from chainopt.errors import ChainoptError, UnknownStrategyError
+from chainopt.errors import ChainoptError, UnknownStrategyError, shorten
 from chainopt.execution import (
     EXECUTORS,
     MULTI_DOT_MAX_FACTORS,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from chainopt.core.factors import shorten  # the one helper that elides echoed input, shared with the core
-from chainopt.errors import ChainoptError
+from chainopt.errors import ChainoptError, shorten
 from chainopt.report.cost import FORMATS
 
 __all__ = ["ChainoptArgumentParser", "parse_dims", "add_format_option", "non_negative_int", "shorten", "DIMS_HELP"]

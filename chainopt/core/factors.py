@@ -36,24 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from chainopt.core.chain import Chain
-from chainopt.errors import ChainoptError, DimensionError, ShapeError
+from chainopt.errors import ChainoptError, DimensionError, ShapeError, shorten
 
-__all__ = ["FACTOR_FIELDS", "Factor", "as_factors", "read_factors", "shorten"]
+__all__ = ["FACTOR_FIELDS", "Factor", "as_factors", "read_factors"]
 
 #: The columns of a factor table (CSV header / JSON keys), in this order.
 FACTOR_FIELDS = ("n_in", "n_out", "tangent", "adjoint", "tape", "diagonal", "given")
-
-
-def shorten(text: str, width: int = 60) -> str:
-    """``text`` cut to ``width`` characters with ``...`` in the middle, for echoing input in an error.
-
-    >>> shorten("784 512 10"), shorten("1 " * 50, width=20)
-    ('784 512 10', '1 1 1 1 ...1 1 1 1 ')
-    """
-    if len(text) <= width:
-        return text
-    half = (width - 3) // 2
-    return f"{text[:half]}...{text[len(text) - half:]}"
 
 
 def _check_int(name: str, value, *, minimum: int) -> int:
