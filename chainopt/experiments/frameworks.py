@@ -31,6 +31,7 @@ import numpy as np
 
 from chainopt.bench.environment import machine_info
 from chainopt.bench.harness import time_interleaved
+from chainopt.bench.intervals import format_ratio, ratio_interval, ratio_verdict
 from chainopt.errors import ChainoptError, ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.experiments.bench_shapes import SHAPES
@@ -159,13 +160,17 @@ def _run_case(framework, name, kind, spec, seed, repeats, progress):
     times = _time_fairly(methods, repeats, progress)
     p = planned()
     predicted = {"chainopt": p.cost, "jacfwd": p.plans["fwd"].cost, "jacrev": p.plans["bwd"].cost}
+    better = min(("jacfwd", "jacrev"), key=lambda m: float(np.median(times[m])))
+    # chainopt's rounds ran paired with the better peer's (one session): the ratio's interval pairs them
+    low, high = ratio_interval(times[better], times["chainopt"])
     rows = []
     for method, ts in times.items():
         q25, q50, q75 = np.percentile(ts, [25, 50, 75])
         rows.append({"framework": framework, "shape": name, "dims": "x".join(map(str, p.plan.chain.dims)),
                      "method": method, "median_s": float(q50), "q25_s": float(q25), "q75_s": float(q75),
                      "first_call_s": first[method], "predicted_madds": predicted[method],
-                     "plan": str(p.plan) if method == "chainopt" else method, "repeats": len(ts)})
+                     "plan": str(p.plan) if method == "chainopt" else method, "repeats": len(ts),
+                     "better_over_chainopt_low": low, "better_over_chainopt_high": high})
     return rows
 
 
@@ -222,7 +227,7 @@ def main(out_dir, quick: bool = False, *, seed: int = 0, progress=None) -> dict:
 
     out = prepare(out_dir)
     cases = QUICK_CASES if quick else CASES
-    repeats = 3 if quick else 9
+    repeats = 6 if quick else 9
     present = [fw for fw in FRAMEWORKS if find_spec(fw) is not None]
     missing = [fw for fw in FRAMEWORKS if fw not in present]
     paths, rows = [], []
@@ -253,18 +258,23 @@ def main(out_dir, quick: bool = False, *, seed: int = 0, progress=None) -> dict:
                 sub = df[(df["framework"] == framework) & (df["shape"] == name)].set_index("method")
                 med = sub["median_s"]
                 ratio = min(med["jacfwd"], med["jacrev"]) / med["chainopt"]
-                ratios[name] = ratio
                 cell = {m: f"{med[m]:.4g} [{sub.loc[m, 'q25_s']:.3g}, {sub.loc[m, 'q75_s']:.3g}]" for m in med.index}
+                low, high = sub.loc["chainopt", ["better_over_chainopt_low", "better_over_chainopt_high"]]
+                verdict = ratio_verdict(low, high, above="chainopt faster", below="chainopt slower")
+                ratio_cell = f"{format_ratio(ratio, low, high)} ({verdict})"
+                ratios[name] = f"{ratio:.2f}x" + ("" if verdict.startswith("chainopt") else f" ({verdict})")
                 pm = sub["predicted_madds"]
                 lines.append(
                     f"| {name} ({sub.loc['chainopt', 'dims']}) | {cell['chainopt']} | {cell['jacfwd']} | "
-                    f"{cell['jacrev']} | {ratio:.2f}x | {sub.loc['chainopt', 'first_call_s']:.2f}, "
+                    f"{cell['jacrev']} | {ratio_cell} | {sub.loc['chainopt', 'first_call_s']:.2f}, "
                     f"{sub.loc['jacfwd', 'first_call_s']:.2f}, {sub.loc['jacrev', 'first_call_s']:.2f} | "
                     f"{pm['chainopt']:,} / {min(pm['jacfwd'], pm['jacrev']):,} | `{sub.loc['chainopt', 'plan']}` |")
             lines.append("")
             reading_parts.append(f"{framework}: chainopt vs the better of jacfwd/jacrev "
-                                 + ", ".join(f"{n} {r:.2f}x" for n, r in ratios.items()))
-        lines += ["Times are warm medians with the interquartile range in brackets; the first call (chainopt: "
+                                 + ", ".join(f"{n} {r}" for n, r in ratios.items()))
+        lines += ["Times are warm medians with the interquartile range in brackets; 'better / chainopt' is the "
+                  "ratio of medians with its 95% paired bootstrap interval (chainopt's rounds alternated with the "
+                  "better peer's), 'no measurable difference' when it contains 1; the first call (chainopt: "
                   "costing the stages, planning and, in JAX, compiling; the peers: tracing and compiling) is "
                   "apart, one measurement each, as a first call happens once. Dims are the flattened chain, "
                   "tanh stages included.", "",
