@@ -40,6 +40,7 @@ every shape, at least 3x faster on hourglass and bottleneck.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -50,6 +51,7 @@ import numpy as np
 
 from chainopt.bench.environment import machine_info
 from chainopt.bench.harness import autorange, time_interleaved
+from chainopt.bench.intervals import format_ratio, ratio_interval
 from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.experiments.bench_shapes import SHAPES  # the issue's six shapes, as tanh MLPs here
@@ -291,6 +293,7 @@ def _shape_rows(shape, widths, *, seed, repeats, min_time, notes, say, peers):
             "predicted_madds": predicted[name.rsplit(".", 1)[1] if name.startswith(("jax.", "torch.")) else "chainopt"],
             "median_s": statistics.median(ts), "q1_s": q1, "q3_s": q3, "min_s": min(ts), "repeats": len(ts),
             "first_call_s": first[name], "max_rel_diff": diff[name], "cores_used": cores,
+            "seconds": " ".join(map(repr, ts)),  # every repeat, in round order (the rounds pair the methods)
         })
     return rows
 
@@ -318,7 +321,7 @@ def _figure(df):
 def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None, peers=tuple(PEERS)):
     """Run the comparison; write ``jacobian_peers.{md,csv,png}`` into ``out_dir``.
 
-    ``quick`` divides every width by 20 and uses 3 repeats and a small matmul:
+    ``quick`` divides every width by 20 and uses 6 repeats and a small matmul:
     a smoke test, not a measurement. ``peers`` names the peers to try (a
     subset of :data:`PEERS`; ``()``: chainopt alone). Returns a dict: ``paths``, ``reading``,
     ``ratios`` (best peer's median over chainopt's, per shape; ``None``
@@ -330,7 +333,7 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
     out = prepare(out_dir)
     notes: list[str] = []
     shapes = {k: tuple(max(1, w // 20) for w in v) for k, v in SHAPES.items()} if quick else SHAPES
-    repeats, min_time, size = (3, 0.002, 128) if quick else (11, 0.05, 1000)
+    repeats, min_time, size = (6, 0.002, 128) if quick else (11, 0.05, 1000)
     with one_core() as cpu:
         info = machine_info()
         kernel = _kernel()
@@ -344,23 +347,34 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
                                for shape, widths in shapes.items()}, peers=peers, repeats=repeats)
     notes = list(dict.fromkeys(notes)) or ([] if peers else ["no peer asked for: chainopt alone"])
     df = pd.DataFrame(rows)
-    ratios, floor_ratios = {}, {}
+    ratios, floor_ratios, spans = {}, {}, {}
     for shape in shapes:
-        sub = df[df["shape"] == shape].set_index("method")["median_s"]
+        part = df[df["shape"] == shape].set_index("method")
+        sub = part["median_s"]
         peers = sub.drop(["chainopt", FLOOR])
         ratios[shape] = float(peers.min() / sub["chainopt"]) if len(peers) else None
         floor_ratios[shape] = float(peers.min() / sub[FLOOR]) if len(peers) else None
+        if len(peers):  # the rounds interleaved every method: the ratio's interval pairs them
+            rounds = {m: [float(t) for t in part.loc[m, "seconds"].split()] for m in (peers.idxmin(), "chainopt")}
+            spans[shape] = ratio_interval(rounds[peers.idxmin()], rounds["chainopt"])
     df["best_peer_over_chainopt"] = df["shape"].map(ratios)
     df["best_peer_over_products_only"] = df["shape"].map(floor_ratios)
     csv_path = write_csv(df, out / "jacobian_peers.csv")
     png_path = save_figure(_figure(df), out / "jacobian_peers.png")
-    met = {s: r is not None and r >= TARGET_SPEEDUP.get(s, 1.0) for s, r in ratios.items()}
+    # met: the whole 95% interval at or above the target; missed: the whole below; else undecided
+    met = {s: "-" if r is None else "not measurable" if math.isnan(spans[s][0])
+           else "yes" if spans[s][0] >= TARGET_SPEEDUP.get(s, 1.0)
+           else "no" if spans[s][1] < TARGET_SPEEDUP.get(s, 1.0) else "undecided (the interval holds the target)"
+           for s, r in ratios.items()}
     if all(r is None for r in ratios.values()):
         reading = "No peer (JAX, PyTorch) is installed: only chainopt was timed."
     else:
-        reading = (f"On one core, chainopt's Network.jacobian met its target on {sum(met.values())} of {len(met)} "
-                   "shapes; best peer's median over chainopt's: "
-                   + ", ".join(f"{s} {r:.2f}x" for s, r in ratios.items() if r is not None) + ".")
+        reading = (f"On one core, chainopt's Network.jacobian met its target on "
+                   f"{sum(v == 'yes' for v in met.values())} of {len(met)} shapes (the whole 95% interval at or "
+                   "above it); best peer's median over chainopt's: "
+                   + ", ".join(f"{s} {format_ratio(r, *spans[s]).replace(' ', 'x ', 1)}" for s, r in ratios.items()
+                               if r is not None)
+                   + ".")
         short = [s for s, r in floor_ratios.items() if r is not None and r < TARGET_SPEEDUP.get(s, 1.0)]
         reading += (
             " chainopt's products alone (every activation looked up, not computed) were slower than the target "
@@ -376,9 +390,9 @@ def main(out_dir="reports", quick: bool = False, *, seed: int = 0, progress=None
         "cores used": f"{r['cores_used']:.2f}",
     } for r in rows]
     targets = [{"shape": s, "widths": " ".join(map(str, shapes[s])),
-                "best peer / chainopt": "-" if r is None else f"{r:.2f}x",
+                "best peer / chainopt [95% CI]": "-" if r is None else format_ratio(r, *spans[s]),
                 "best peer / products only": "-" if floor_ratios[s] is None else f"{floor_ratios[s]:.2f}x",
-                "target": f">= {TARGET_SPEEDUP.get(s, 1.0):.0f}x", "met": "yes" if met[s] else "no"}
+                "target": f">= {TARGET_SPEEDUP.get(s, 1.0):.0f}x", "met": met[s]}
                for s, r in ratios.items()]
     body = [
         f"- pinned to CPU {cpu} (every thread), BLAS/OpenMP and torch held to 1 thread; numpy BLAS: {kernel}",
