@@ -44,8 +44,6 @@ import math
 import os
 import statistics
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
@@ -56,6 +54,7 @@ from chainopt.errors import ResultMismatchError
 from chainopt.experiments._io import prepare, save_figure, write_csv, write_markdown
 from chainopt.experiments.bench_shapes import SHAPES  # the issue's six shapes, as tanh MLPs here
 from chainopt.experiments.kernels import kernel_rows, peer_import, peer_warnings_silenced, product_calls
+from chainopt.experiments.pinning import one_core  # re-exported: scripts and tests use it from here
 from chainopt.layers import Dense, Elementwise, Network, from_weights, mlp
 from chainopt.layers.activations import Activation
 from chainopt.report.render import markdown_table
@@ -99,56 +98,6 @@ def products_only(net: Network, x: np.ndarray) -> Network:
             layers.append(layer)
             z = layer(z)
     return Network(layers)
-
-
-@contextmanager
-def one_core(cpu: int | None = None):
-    """Every thread of this process on one CPU, BLAS/OpenMP and torch on one thread; restored on exit.
-
-    Threads started inside inherit the pinning. ``cpu`` defaults to the
-    last CPU the process may use. Yields the CPU.
-    """
-    from threadpoolctl import threadpool_limits
-
-    allowed = os.sched_getaffinity(0)
-    cpu = max(allowed) if cpu is None else cpu
-    tasks = [int(t) for t in os.listdir("/proc/self/task")] if Path("/proc/self/task").is_dir() else [0]
-    before = {}
-    for tid in tasks:
-        try:
-            before[tid] = os.sched_getaffinity(tid)
-            os.sched_setaffinity(tid, {cpu})
-        except OSError:  # a thread that ended meanwhile
-            pass
-    torch_threads = _torch_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield cpu
-    finally:
-        _torch_threads(torch_threads)
-        for tid, cpus in before.items():
-            try:
-                os.sched_setaffinity(tid, cpus)
-            except OSError:
-                pass
-        for tid in (int(t) for t in os.listdir("/proc/self/task")) if Path("/proc/self/task").is_dir() else ():
-            if tid not in before:  # started inside (jax, torch pools): back to what the process may use
-                try:
-                    os.sched_setaffinity(tid, allowed)
-                except OSError:
-                    pass
-
-
-def _torch_threads(n):
-    """Set torch's intra-op threads to ``n`` if torch is imported; the previous count (or None)."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is None or n is None:
-        return None
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    return previous
 
 
 def predicted_madds(widths) -> dict[str, int]:
