@@ -89,3 +89,20 @@ def test_a_long_strategy_name_on_the_command_line_is_one_bounded_line(capsys):
     assert main(["bench", "5", "3", "2", "--strategies", "fwd," + "x" * 100_000]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("chainopt: error: unknown strategy 'xxx") and len(lines[0]) < 300
+
+
+@pytest.mark.parametrize(("upper", "lower"), [
+    (["cost", "--network", "mlp:4,3,2", "--activation", "TANH"], ["cost", "--network", "mlp:4,3,2"]),
+    (["sweep", "chain:4,3,2", "--activation", "Sin"], ["sweep", "chain:4,3,2", "--activation", "sin"]),
+])
+def test_activation_names_are_case_insensitive_as_strategies_are(upper, lower, capsys):
+    assert main(upper) == 0
+    shouted = capsys.readouterr().out
+    assert main(lower) == 0
+    assert shouted == capsys.readouterr().out
+
+
+def test_only_names_are_case_insensitive():
+    from chainopt.cli.reports import _only
+
+    assert _only("NOTES_CLAIM, Bench") == ["notes_claim", "bench"]

@@ -69,7 +69,7 @@ def add_parser(subparsers) -> None:
                              "tangent, adjoint, tape, diagonal, given")
     source.add_argument("--network", metavar="SPEC",
                         help="a network's factor chain: mlp:WIDTH,WIDTH,... (input first), e.g. mlp:784,512,256,10")
-    source.add_argument("--activation", default=None, metavar="NAME",
+    source.add_argument("--activation", default=None, metavar="NAME", type=str.lower,
                         help=f"--network's activation: {', '.join(ACTIVATIONS)} (default: tanh)")
     p.add_argument("--memory-limit", type=non_negative_int, default=None, metavar="M",
                    help="tape entries an adjoint may keep (--factors and --network; default: unlimited)")

@@ -77,7 +77,7 @@ def _only(text: str | None) -> list[str]:
 
     if text is None:
         return list(EXPERIMENTS)
-    names = [n.strip() for n in text.split(",")]
+    names = [n.strip().lower() for n in text.split(",")]  # names are case-insensitive, as strategies are
     choose = f"choose from: {', '.join(EXPERIMENTS)}"
     if not any(names):
         raise ChainoptError(f"--only {text!r} names no experiment; {choose}")

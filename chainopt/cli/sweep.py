@@ -92,7 +92,7 @@ def _add_options(p) -> None:
         "multiply-adds (and, for chain:..., the chain model's FWD/BWD predictions)",
     )
     p.add_argument(
-        "--activation", default=None, metavar="NAME",
+        "--activation", default=None, metavar="NAME", type=str.lower,
         help=f"chain:... only: activation between the layers ({', '.join(FUNCTIONS)} or none; default tanh)",
     )
     p.add_argument(
