@@ -68,3 +68,10 @@ def test_large_but_convertible_numbers_are_still_read():
     n = 10**40
     (factor,) = co.read_factors(f"1\n{n} {n} 7\n")
     assert (factor.n_in, factor.n_out, factor.tangent) == (n, n, 7)
+
+
+def test_a_json_factor_without_n_out_is_named_in_chainopts_words(tmp_path):
+    path = tmp_path / "f.json"
+    path.write_text('[{"n_in": 2, "n_out": 3, "given": true}, {"n_in": 3, "given": true}]')
+    with pytest.raises(ChainoptError, match=r"item 2 \(F_2\): n_out missing; every factor needs n_in and n_out"):
+        co.read_factors(path)

@@ -154,12 +154,13 @@ def _factor_at(where: str, fields: Mapping) -> Factor:
             f"{where}: unknown field(s) {shorten(', '.join(map(repr, unknown)))}; "
             f"the fields are {', '.join(FACTOR_FIELDS)}"
         )
+    missing = [f for f in ("n_in", "n_out") if f not in fields]
+    if missing:
+        raise DimensionError(f"{where}: {' and '.join(missing)} missing; every factor needs n_in and n_out")
     try:
         return Factor(**fields)
     except (DimensionError, ShapeError) as exc:
         raise type(exc)(f"{where}: {exc}") from None
-    except TypeError as exc:  # a required field missing
-        raise DimensionError(f"{where}: {exc}") from None
 
 
 def _check_links(factors: Sequence[Factor], where: Sequence[str] | None = None) -> tuple[Factor, ...]:
