@@ -37,6 +37,14 @@ def test_quick_main_writes_markdown_and_csv(tmp_path):
         assert needle in text
     met, total = result["targets"]["optimal"]
     assert total == 12 and f"({met} of 12 cases" in text
+    missed = sum(c["optimal_target_missed"] for c in result["cases"])
+    overall = "met" if met == 12 else "not met" if missed else "undecided"
+    assert f"multi_dot: **{overall}** ({met} of 12 cases" in text
+    for c in result["cases"]:  # a winner is named only when every other strategy was measurably slower
+        cell = (c["fastest"] if c["fastest_verdict"] == "fastest"
+                else f"none measurably ({c['fastest']} has the lowest median)")
+        assert c["fastest_verdict"] == "fastest" or c["fastest_verdict"].startswith("lowest median; ")
+        assert f"| {cell} |" in text
     cases = result["cases"]
     assert len(cases) == 12 and result["reading"].startswith("On 12 cases")
     for c in cases:  # every figure and verdict recomputed from the raw CSV and the closed-form costs

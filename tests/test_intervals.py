@@ -162,6 +162,7 @@ def test_too_few_repeats_have_no_interval_and_no_winner(repeats):
     s = res.summary.set_index("strategy")
     assert np.isnan(s.loc["bwd", "vs_fastest_low"]) and s.loc["bwd", "vs_fastest_verdict"] == NOT_MEASURABLE
     assert s.loc["fwd", "vs_fastest_verdict"] == f"lowest median; {NOT_MEASURABLE}"
+    assert np.isnan(s.loc["fwd", "vs_fastest_low"]) and np.isnan(s.loc["fwd", "vs_fastest_high"])  # not even [1, 1]
     text = res.to_text()
     assert "[n/a]" in text and "(fastest)" not in text
 

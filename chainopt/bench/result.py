@@ -98,7 +98,7 @@ def summary_table(times: Mapping[str, Sequence[float]], plans: Mapping[str, str]
     medians = {n: statistics.median(times[n]) for n in names}
     ci = {n: median_interval(times[n]) for n in names}
     fastest_name = min(names, key=medians.__getitem__)
-    ratio_ci = {n: (1.0, 1.0) if n == fastest_name else ratio_interval(times[n], times[fastest_name]) for n in names}
+    ratio_ci = {n: ratio_interval(times[n], times[fastest_name]) for n in names}  # the fastest's own: [1, 1]
     gflops = {n: 2 * madds[n] / medians[n] / 1e9 for n in names}
     fastest, fewest = medians[fastest_name], min(madds[n] for n in names)
     nan = float("nan")
