@@ -21,10 +21,16 @@ def test_report_subset_writes_index_with_every_figure(tmp_path, capsys):
     for png in ("notes_claim.png", "dp_scaling.png"):
         assert (tmp_path / png).exists()
     assert "notes_claim:" in out and "dp_scaling:" in out
-    # a later partial run keeps the earlier sections, marked as not rerun
+    # a later partial run keeps the earlier sections as they were, and says what it regenerated
+    dp_section = index[index.index("## The exact DP"):].split("\n## ")[0].rstrip()
     assert cli_main(["report", "--quick", "--only", "notes_claim", "--out", str(tmp_path)]) == 0
     index = (tmp_path / "README.md").read_text()
-    assert "Not rerun this time; see [dp_scaling.md](dp_scaling.md)" in index
+    assert dp_section in index and "(dp_scaling.png)" in index
+    assert "This run regenerated notes_claim; the other sections are kept from the previous index" in index
+    # a page without a section in the previous index gets a link
+    (tmp_path / "README.md").unlink()
+    assert cli_main(["report", "--quick", "--only", "notes_claim", "--out", str(tmp_path)]) == 0
+    assert "Not rerun this time; see [dp_scaling.md](dp_scaling.md)" in (tmp_path / "README.md").read_text()
 
 
 def test_report_unknown_experiment_is_one_line_exit_2(tmp_path, capsys):

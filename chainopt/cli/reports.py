@@ -195,16 +195,35 @@ def run_report(args) -> int:
     return 0
 
 
+def _sections(index: Path) -> dict[str, list[str]]:
+    """The ``## `` sections of an existing index, title -> body lines (empty if there is none)."""
+    if not index.is_file():
+        return {}
+    sections: dict[str, list[str]] = {}
+    body = None
+    for line in index.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            body = sections.setdefault(line[3:].strip(), [])
+        elif body is not None:
+            body.append(line)
+    return sections
+
+
 def write_index(out_dir, results: dict, *, quick: bool = False) -> Path:
     """Write ``README.md`` in ``out_dir``: every experiment's figures and reading, and the machine.
 
-    Experiments run before but not in ``results`` keep their section if their
-    markdown page is still in ``out_dir``; they are listed by name only.
+    Experiments run before but not in ``results`` (``--only``) keep their
+    section of the previous index as it was, if their markdown page is still
+    in ``out_dir`` (each page names the commit and date it came from); a
+    page without a previous section gets a link. The header says which
+    experiments this run regenerated.
     """
     from chainopt.bench.environment import machine_lines
     from chainopt.experiments import CAPTIONS, EXPERIMENTS
 
     out = Path(out_dir)
+    previous = _sections(out / "README.md")
+    kept = [name for name in EXPERIMENTS if name not in results and (out / EXPERIMENTS[name][2]).exists()]
     lines = [
         "# chainopt reports",
         "",
@@ -216,12 +235,16 @@ def write_index(out_dir, results: dict, *, quick: bool = False) -> Path:
         "Costs are exact multiply-adds; times are medians over interleaved repeats.",
         "",
     ]
+    if kept:
+        lines += [f"This run regenerated {', '.join(results) or 'nothing'}; the other sections are kept from the "
+                  "previous index, and each page names the commit and date it came from.", ""]
     for name, (_, title, page_name) in EXPERIMENTS.items():
         result = results.get(name)
         page = out / page_name
         if result is None:
             if page.exists():
-                lines += [f"## {title}", "", f"Not rerun this time; see [{page.name}]({page.name}).", ""]
+                lines += [f"## {title}"] + previous.get(
+                    title, ["", f"Not rerun this time; see [{page.name}]({page.name}).", ""])
             continue
         files = [Path(p) for p in result["paths"]]
         lines += [f"## {title}", "", result["reading"], ""]
