@@ -42,6 +42,7 @@ __all__ = [
     "median_interval",
     "ratio_interval",
     "ratio_verdict",
+    "target_status",
     "format_interval",
 ]
 
@@ -143,6 +144,28 @@ def ratio_verdict(low: float, high: float, *, above: str = "slower", below: str 
     if high < 1:
         return below
     return NO_DIFFERENCE
+
+
+def target_status(low: float, high: float, line: float, *, at_least: bool) -> str:
+    """Whether an interval meets a target ``line``: ``'met'``, ``'missed'``, ``'undecided'`` or ``'not measurable'``.
+
+    ``at_least``: the target is to be at or above ``line`` (else at or below
+    it). Met when the whole interval is on the target's side, missed when
+    the whole interval is beyond it, undecided when it straddles the line;
+    a NaN interval (too few repeats) is not measurable.
+
+    Examples
+    --------
+    >>> [target_status(lo, hi, 1.0, at_least=True) for lo, hi in ((1.2, 1.5), (0.7, 0.9), (0.9, 1.1))]
+    ['met', 'missed', 'undecided']
+    >>> target_status(0.01, 0.04, 0.05, at_least=False), target_status(float("nan"), float("nan"), 1.0, at_least=True)
+    ('met', 'not measurable')
+    """
+    if math.isnan(low) or math.isnan(high):
+        return "not measurable"
+    near, far = (low, high) if at_least else (-high, -low)
+    line = line if at_least else -line
+    return "met" if near >= line else "missed" if far < line else "undecided"
 
 
 def format_interval(low: float, high: float, fmt: str = ".3g", scale: float = 1.0) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from chainopt.bench.intervals import (
     INTERVAL_METHOD,
+    MIN_REPEATS,
     NO_DIFFERENCE,
     format_interval,
     format_ratio,
@@ -98,10 +99,11 @@ def summary_table(times: Mapping[str, Sequence[float]], plans: Mapping[str, str]
     medians = {n: statistics.median(times[n]) for n in names}
     ci = {n: median_interval(times[n]) for n in names}
     fastest_name = min(names, key=medians.__getitem__)
-    ratio_ci = {n: ratio_interval(times[n], times[fastest_name]) for n in names}  # the fastest's own: [1, 1]
+    nan = float("nan")
+    ratio_ci = {n: ratio_interval(times[n], times[fastest_name]) if n != fastest_name  # its own: [1, 1], if any
+                else (1.0, 1.0) if len(times[n]) >= MIN_REPEATS else (nan, nan) for n in names}
     gflops = {n: 2 * madds[n] / medians[n] / 1e9 for n in names}
     fastest, fewest = medians[fastest_name], min(madds[n] for n in names)
-    nan = float("nan")
     verdicts = {n: ratio_verdict(*ratio_ci[n], below="faster") for n in names if n != fastest_name}
     verdicts[fastest_name] = fastest_verdict(verdicts)
     gflops_ci = {n: (2 * madds[n] / ci[n][1] / 1e9, 2 * madds[n] / ci[n][0] / 1e9) for n in names}

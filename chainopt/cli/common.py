@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from chainopt.errors import ChainoptError, shorten
 from chainopt.report.cost import FORMATS
@@ -58,7 +59,8 @@ def _bounded(exc: argparse.ArgumentError, action, value) -> argparse.ArgumentErr
     said = f"{shorten(value)!r} ({len(value.lstrip('+-')) if unit == 'digits' else len(value):,} {unit})"
     message = exc.message.replace(repr(value), said)
     if action.type is int:
-        message += "; expected an integer of at most 4,300 digits" if unit == "digits" else "; expected an integer"
+        message += (f"; expected an integer of at most {sys.get_int_max_str_digits():,} digits" if unit == "digits"
+                    else "; expected an integer")
     return argparse.ArgumentError(action, message)
 
 
@@ -70,7 +72,7 @@ def non_negative_int(text: str) -> int:
         return int(text)
     except ValueError:  # more digits than Python converts
         raise argparse.ArgumentTypeError(f"{shorten(text)!r} has {len(text):,} digits; expected a whole number >= 0 "
-                                         "of at most 4,300 digits") from None
+                                         f"of at most {sys.get_int_max_str_digits():,} digits") from None
 
 
 #: Whole numbers separated by whitespace or by commas (each right after a number), a trailing comma allowed:
